@@ -1,0 +1,33 @@
+/** The services an app is built from: factories with explicit dependencies, no container. */
+import type { Config } from './config.js';
+import type { Database } from './db/connect.js';
+import type { AuditQueryStore } from './modules/audit/audit-query-store.js';
+import type { AuthService } from './modules/auth/auth-service.js';
+import type { FeedService } from './modules/feed/feed-service.js';
+import type { Metrics } from './modules/ops/metrics.js';
+import type { RateLimiter } from './modules/siem-keys/rate-limit.js';
+import type { SiemKeyService } from './modules/siem-keys/siem-key-service.js';
+import type { TenantStore } from './modules/tenants/tenant-store.js';
+import type { UserService } from './modules/users/user-service.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface AppContext {
+  config: Config;
+  database: Database;
+  clock: Clock;
+  metrics: Metrics;
+  tenants: TenantStore;
+  users: UserService;
+  auth: AuthService;
+  siemKeys: SiemKeyService;
+  feed: FeedService;
+  auditQuery: AuditQueryStore;
+  rateLimiter: RateLimiter;
+  /** HMAC key for feed cursors, shared by every node through the database. */
+  cursorKey: Buffer;
+}

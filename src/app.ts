@@ -1,0 +1,151 @@
+/**
+ * Builds the Fastify app from a config and an open database. No side effects on import; main.ts
+ * (and the tests) decide when to migrate and listen.
+ */
+import compress from '@fastify/compress';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { AppContext, Clock } from './app-context.js';
+import { systemClock } from './app-context.js';
+import type { Config } from './config.js';
+import type { Database } from './db/connect.js';
+import { loadServerSecret } from './db/server-secrets.js';
+import { installErrorHandler } from './http/error-handler.js';
+import { installRequestContext } from './http/request-context.js';
+import { createAuditQueryStore } from './modules/audit/audit-query-store.js';
+import { auditRoutes } from './modules/audit/audit-routes.js';
+import { createGuards } from './modules/auth/auth-guard.js';
+import { authRoutes } from './modules/auth/auth-routes.js';
+import { createAuthService } from './modules/auth/auth-service.js';
+import { createAuthStore } from './modules/auth/auth-store.js';
+import { feedRoutes } from './modules/feed/feed-routes.js';
+import { createFeedService } from './modules/feed/feed-service.js';
+import { createFeedStore } from './modules/feed/feed-store.js';
+import { createMetrics } from './modules/ops/metrics.js';
+import { opsRoutes } from './modules/ops/ops-routes.js';
+import { createDbRateLimiter, createRedisRateLimiter } from './modules/siem-keys/rate-limit.js';
+import { siemKeyRoutes } from './modules/siem-keys/siem-key-routes.js';
+import { createSiemKeyService } from './modules/siem-keys/siem-key-service.js';
+import { createSiemKeyStore } from './modules/siem-keys/siem-key-store.js';
+import { createTenantStore } from './modules/tenants/tenant-store.js';
+import { createUserService } from './modules/users/user-service.js';
+import { createUserStore } from './modules/users/user-store.js';
+
+export interface BuildOptions {
+  config: Config;
+  database: Database;
+  clock?: Clock;
+  /** pino options or false; tests pass a stream to capture log lines. */
+  logger?: boolean | Record<string, unknown>;
+}
+
+/** Log fields that may carry secrets, censored in every log line. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'password',
+  '*.password',
+  'key',
+  '*.key',
+];
+
+export async function createContext(config: Config, database: Database, clock: Clock = systemClock) {
+  const { db } = database;
+  const userStore = createUserStore(db);
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true })
+    : null;
+  redis?.on('error', () => undefined);
+  const ctx: AppContext = {
+    config,
+    database,
+    clock,
+    metrics: createMetrics(),
+    tenants: createTenantStore(db),
+    users: createUserService({ db, store: userStore, clock }),
+    auth: createAuthService({
+      db,
+      store: createAuthStore(db),
+      users: userStore,
+      clock,
+      sessionTtlMs: config.sessionTtlMinutes * 60_000,
+    }),
+    siemKeys: createSiemKeyService({ db, store: createSiemKeyStore(db), clock }),
+    feed: createFeedService({ store: createFeedStore(database) }),
+    auditQuery: createAuditQueryStore(db),
+    rateLimiter: redis
+      ? createRedisRateLimiter(redis, config.siemRateLimitPerMinute)
+      : createDbRateLimiter(db, config.siemRateLimitPerMinute),
+    cursorKey: await loadServerSecret(db, 'feed_cursor_hmac'),
+  };
+  return { ctx, close: async () => void (await redis?.quit().catch(() => undefined)) };
+}
+
+export async function buildApp(options: BuildOptions): Promise<{ app: FastifyInstance; ctx: AppContext }> {
+  const { config, database } = options;
+  const { ctx, close } = await createContext(config, database, options.clock);
+  const logger =
+    options.logger === false
+      ? false
+      : {
+          level: config.logLevel,
+          redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+          ...(typeof options.logger === 'object' ? options.logger : {}),
+        };
+
+  const app = Fastify({
+    logger,
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    bodyLimit: 64 * 1024,
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+        verbose: true,
+      },
+    },
+    requestIdHeader: false,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.addHook('onClose', close);
+
+  installErrorHandler(app);
+  await app.register(cookie);
+  await app.register(compress, { global: true, encodings: ['gzip'], threshold: 1024 });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'IT Portal API',
+        version: '0.1.0',
+        description: 'IT Portal: portal, admin and SIEM feed routes. Errors are JSON {"Error","Message"}.',
+      },
+      components: {
+        securitySchemes: {
+          ApiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Authorization',
+            description: 'ApiKey itp_siem_<id>_<secret>',
+          },
+          Session: { type: 'apiKey', in: 'cookie', name: 'itp_session' },
+        },
+      },
+    },
+  });
+  installRequestContext(app, ctx);
+  const guards = createGuards(ctx);
+  await app.register(opsRoutes(ctx));
+  await app.register(authRoutes(ctx, guards));
+  await app.register(siemKeyRoutes(ctx, guards));
+  await app.register(auditRoutes(ctx, guards));
+  await app.register(feedRoutes(ctx));
+  return { app, ctx };
+}

@@ -1,0 +1,34 @@
+/** `itportal serve` (and `npm start`): migrate, make sure a first admin exists, listen. */
+import { buildApp } from '../app.js';
+import { systemClock } from '../app-context.js';
+import { createUserService } from '../modules/users/user-service.js';
+import { createUserStore } from '../modules/users/user-store.js';
+import { openMigrated } from './shared.js';
+
+export async function serve(): Promise<number> {
+  const { config, database, defaultTenantId } = await openMigrated();
+  const users = createUserService({
+    db: database.db,
+    store: createUserStore(database.db),
+    clock: systemClock,
+  });
+  const admin = await users.ensureFirstAdmin(defaultTenantId, config.adminUsername, config.adminPassword);
+  const { app } = await buildApp({ config, database });
+  const address = await app.listen({ port: config.port, host: config.host });
+  const shown = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
+  // Printed to the terminal once, never to the log stream.
+  const lines = [`IT Portal is listening on ${shown} (store: ${database.location})`];
+  if (admin) {
+    lines.push(`First admin created: username "${admin.username}"`);
+    if (admin.generated) lines.push(`  generated password (shown once, change it): ${admin.password}`);
+  }
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+  const stop = async () => {
+    await app.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  return new Promise<number>(() => undefined);
+}

@@ -1,0 +1,80 @@
+/**
+ * Every environment variable the service reads, parsed and validated in one place.
+ * Nothing else in src/ reads process.env.
+ */
+import path from 'node:path';
+import ipaddr from 'ipaddr.js';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** PostgreSQL URL; when undefined the embedded SQLite file `<dataDir>/itportal.db` is used. */
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  /** CIDRs whose X-Forwarded-For header is believed. Empty: the socket peer is the client. */
+  trustedProxies: string[];
+  adminUsername: string | undefined;
+  adminPassword: string | undefined;
+  logLevel: string;
+  /** Polls per key per minute before a 429. */
+  siemRateLimitPerMinute: number;
+  /** Session lifetime in minutes. */
+  sessionTtlMinutes: number;
+  /** Mark the session cookie `Secure` (set when served over HTTPS). */
+  cookieSecure: boolean;
+}
+
+export class ConfigError extends Error {}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+export function parseCidrList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(
+      'DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite store)',
+    );
+  }
+  const trustedProxies = parseCidrList(env.TRUSTED_PROXIES ?? '');
+  for (const entry of trustedProxies) {
+    try {
+      if (entry.includes('/')) ipaddr.parseCIDR(entry);
+      else ipaddr.parse(entry);
+    } catch {
+      throw new ConfigError(`TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR`);
+    }
+  }
+  const logLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent');
+  }
+  return {
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST?.trim() || '0.0.0.0',
+    dataDir: path.resolve(env.DATA_DIR?.trim() || './data'),
+    databaseUrl,
+    redisUrl: env.REDIS_URL?.trim() || undefined,
+    trustedProxies,
+    adminUsername: env.ADMIN_USERNAME?.trim() || undefined,
+    adminPassword: env.ADMIN_PASSWORD || undefined,
+    logLevel,
+    siemRateLimitPerMinute: integer(env, 'SIEM_RATE_LIMIT_PER_MINUTE', 120, 1, 100000),
+    sessionTtlMinutes: integer(env, 'SESSION_TTL_MINUTES', 480, 1, 525600),
+    cookieSecure: env.COOKIE_SECURE === 'true' || env.COOKIE_SECURE === '1',
+  };
+}

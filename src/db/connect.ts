@@ -1,0 +1,191 @@
+/**
+ * Opens the one query layer (Kysely) over the embedded SQLite file or PostgreSQL, and translates
+ * driver failures that mean "the database is not there" into AppError(database_unavailable) at the
+ * driver boundary, so that no route or service ever sees a driver error type.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import {
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
+import { AppError } from '../errors.js';
+import { postgresAdapter, sqliteAdapter, type DialectAdapter } from './dialect.js';
+import type { DB } from './schema.js';
+
+export interface Database {
+  db: Kysely<DB>;
+  dialect: DialectAdapter;
+  /** Human-readable location with any password removed, for logs. */
+  location: string;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** PostgreSQL pool size. */
+  poolSize?: number;
+}
+
+const PG_UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '3D000', // database does not exist
+]);
+
+export function isUnavailableError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (PG_UNAVAILABLE_CODES.has(code) || code.startsWith('08')) return true;
+  if (/^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL)/.test(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|connection is not open|Client was closed/i.test(
+    message,
+  );
+}
+
+function translate(err: unknown): never {
+  if (isUnavailableError(err)) {
+    throw new AppError('database_unavailable', 'The database is unreachable; retry later.', {
+      'Retry-After': '5',
+    });
+  }
+  throw err;
+}
+
+class TranslatingConnection implements DatabaseConnection {
+  constructor(readonly inner: DatabaseConnection) {}
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    try {
+      return await this.inner.executeQuery<R>(query);
+    } catch (err) {
+      return translate(err);
+    }
+  }
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
+}
+
+class TranslatingDriver implements Driver {
+  constructor(private readonly inner: Driver) {}
+  private unwrap(c: DatabaseConnection): DatabaseConnection {
+    return c instanceof TranslatingConnection ? c.inner : c;
+  }
+  async init(): Promise<void> {
+    try {
+      await this.inner.init();
+    } catch (err) {
+      translate(err);
+    }
+  }
+  async acquireConnection(): Promise<DatabaseConnection> {
+    try {
+      return new TranslatingConnection(await this.inner.acquireConnection());
+    } catch (err) {
+      return translate(err);
+    }
+  }
+  async beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    try {
+      await this.inner.beginTransaction(this.unwrap(c), settings);
+    } catch (err) {
+      translate(err);
+    }
+  }
+  async commitTransaction(c: DatabaseConnection): Promise<void> {
+    try {
+      await this.inner.commitTransaction(this.unwrap(c));
+    } catch (err) {
+      translate(err);
+    }
+  }
+  async rollbackTransaction(c: DatabaseConnection): Promise<void> {
+    await this.inner.rollbackTransaction(this.unwrap(c));
+  }
+  async releaseConnection(c: DatabaseConnection): Promise<void> {
+    await this.inner.releaseConnection(this.unwrap(c));
+  }
+  async destroy(): Promise<void> {
+    await this.inner.destroy();
+  }
+}
+
+function translatingDialect(inner: Dialect): Dialect {
+  return {
+    createAdapter: () => inner.createAdapter(),
+    createQueryCompiler: () => inner.createQueryCompiler(),
+    createIntrospector: (db) => inner.createIntrospector(db),
+    createDriver: () => new TranslatingDriver(inner.createDriver()),
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}
+
+// int8 and xid8 come back as numbers: ids, times and xids all stay far below 2^53.
+const PG_INT8 = 20;
+const PG_XID8 = 5069;
+const pgTypes = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === PG_INT8 || oid === PG_XID8) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export function openDatabase(options: DatabaseOptions): Database {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30000,
+      types: pgTypes as pg.CustomTypesConfig,
+    });
+    // An idle client losing its server must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    const db = new Kysely<DB>({ dialect: translatingDialect(new PostgresDialect({ pool })) });
+    return {
+      db,
+      dialect: postgresAdapter,
+      location: redactUrl(options.databaseUrl),
+      close: () => db.destroy(),
+    };
+  }
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  const file = path.join(options.dataDir, 'itportal.db');
+  const database = new SQLite(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  database.pragma('synchronous = NORMAL');
+  const db = new Kysely<DB>({ dialect: translatingDialect(new SqliteDialect({ database })) });
+  return { db, dialect: sqliteAdapter, location: file, close: () => db.destroy() };
+}

@@ -1,0 +1,113 @@
+/**
+ * Table types for the one query layer (Kysely) over SQLite and PostgreSQL.
+ * Times are stored as integer milliseconds since the epoch on both stores, so ordering and range
+ * filters behave identically; presenters turn them into ISO 8601 UTC.
+ */
+import type { Generated } from 'kysely';
+
+export interface TenantsTable {
+  id: Generated<number>;
+  name: string;
+  is_default: number;
+  created_at: number;
+}
+
+export interface TenantHostsTable {
+  hostname: string;
+  tenant_id: number;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  tenant_id: number;
+  username: string;
+  password_hash: string;
+  role: 'admin' | 'member';
+  created_at: number;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the cookie value: the cookie itself is never stored. */
+  id_hash: string;
+  tenant_id: number;
+  user_id: number;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface SiemKeysTable {
+  /** The public key id, the `<id>` of `itp_siem_<id>_<secret>`. */
+  id: string;
+  tenant_id: number;
+  description: string;
+  allowed_cidrs: string;
+  /** SHA-256 of the 256-bit secret (hex). */
+  secret_hash: string;
+  created_by_user_id: number | null;
+  created_by_username: string | null;
+  created_at: number;
+  last_used_at: number | null;
+  last_used_from: string | null;
+  revoked_at: number | null;
+  revoked_by_username: string | null;
+  /** Throttle of Access.Denied records for refused polls naming this key. */
+  denied_recorded_at: number | null;
+  denied_suppressed: number;
+}
+
+export interface RateLimitsTable {
+  tenant_id: number;
+  bucket: string;
+  window_start: number;
+  count: number;
+}
+
+export interface ServerSecretsTable {
+  name: string;
+  value: string;
+}
+
+/** Columns shared by every source table of the event store. */
+export interface EventColumns {
+  id: Generated<number>;
+  tenant_id: number;
+  /** PostgreSQL: the writer's xid8 (pg_current_xact_id()); SQLite: always 0. */
+  txid: Generated<number>;
+  created_at: number;
+  event_type: string | null;
+  severity: string | null;
+  outcome: string | null;
+  user_id: number | null;
+  username: string | null;
+  client_id: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  target_name: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  /** JSON object, camelCase keys, never secrets. */
+  details: string | null;
+}
+
+/** LogsAdmin also carries the legacy columns that predate the structured tags. */
+export interface LogsAdminTable extends EventColumns {
+  action: string | null;
+  message: string | null;
+}
+
+export interface DB {
+  tenants: TenantsTable;
+  tenant_hosts: TenantHostsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  siem_keys: SiemKeysTable;
+  rate_limits: RateLimitsTable;
+  server_secrets: ServerSecretsTable;
+  logs_login: EventColumns;
+  logs_access: EventColumns;
+  logs_admin: LogsAdminTable;
+  logs_denied: EventColumns;
+  logs_siem_poll: EventColumns;
+}
+
+export type EventTableName = 'logs_login' | 'logs_access' | 'logs_admin' | 'logs_denied' | 'logs_siem_poll';

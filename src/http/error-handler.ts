@@ -1,0 +1,100 @@
+/**
+ * The one error handler: AppError → its status and `{Error, Message}`; Fastify's own request errors
+ * (validation, JSON, body size, media type) → a 400 naming the field; anything else → a 500 carrying
+ * only the request id. No stack trace or driver message ever reaches a client.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERROR_CODES, isAppError, type ErrorCode } from '../errors.js';
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+  parentSchema?: { description?: string };
+}
+
+function describeValidation(errors: AjvError[], context: string | undefined): string {
+  const e = errors[0];
+  if (!e) return 'request: invalid';
+  const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const where =
+    context === 'body' ? 'body' : context === 'querystring' ? 'query parameter' : (context ?? 'request');
+  if (e.keyword === 'additionalProperties') {
+    const name = String(e.params.additionalProperty ?? '');
+    const field = path ? `${path}.${name}` : name;
+    return `${field}: unknown ${where} field`;
+  }
+  if (e.keyword === 'required') {
+    const name = String(e.params.missingProperty ?? '');
+    const field = path ? `${path}.${name}` : name;
+    return `${field}: required ${where} field`;
+  }
+  const field = path || where;
+  const hint = e.parentSchema?.description ? ` (${e.parentSchema.description})` : '';
+  return `${field}: ${e.message ?? 'invalid'}${hint}`;
+}
+
+const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_json', message: 'body: malformed JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: 'invalid_json',
+    message: 'body: empty, but Content-Type is application/json',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'body_too_large', message: 'body: larger than the 64 KiB limit' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'invalid_request',
+    message: 'Content-Length: does not match the body',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'unsupported_media_type',
+    message: 'Content-Type: send application/json',
+  },
+};
+
+export function sendError(reply: FastifyReply, err: AppError): FastifyReply {
+  for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
+  return reply.status(err.status).send({ Error: err.code, Message: err.message });
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (isAppError(error)) {
+      if (error.status >= 500) request.log.warn({ code: error.code }, error.message);
+      return sendError(reply, error);
+    }
+    if (error.validation) {
+      const errors = error.validation as AjvError[];
+      const field = errors[0]?.instancePath.replace(/^\//, '') ?? '';
+      const specific = `invalid_${field.toLowerCase()}`;
+      const code: ErrorCode =
+        error.validationContext === 'querystring' && specific in ERROR_CODES
+          ? (specific as ErrorCode)
+          : 'invalid_request';
+      return sendError(reply, new AppError(code, describeValidation(errors, error.validationContext)));
+    }
+    const known = error.code ? FASTIFY_CODES[error.code] : undefined;
+    if (known) return sendError(reply, new AppError(known.code, known.message));
+    if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+      return sendError(reply, new AppError('invalid_json', 'body: malformed JSON'));
+    }
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      // Fastify's remaining client errors (prototype poisoning, bad URL, ...): a 400 without internals.
+      return sendError(reply, new AppError('invalid_request', 'request: malformed'));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply
+      .status(500)
+      .send({
+        Error: 'internal_error',
+        Message: `Internal error; quote request id ${request.id} to the operator.`,
+      });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      new AppError('not_found', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`),
+    ),
+  );
+}

@@ -1,0 +1,73 @@
+/**
+ * Writing events. `appendEvent` takes the caller's transaction, so the event and the change it
+ * describes commit together or not at all: every route that changes something calls it inside the
+ * same `db.transaction()` as the change.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import { eventTypeInfo, tableOf, type EventType, type Outcome, type Severity } from './event-types.js';
+
+/** Who did it: a plain actor, never an HTTP request. */
+export interface Actor {
+  userId: number | null;
+  username: string | null;
+  clientId?: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface NewEvent {
+  eventType: EventType;
+  outcome: Outcome;
+  /** Defaults to the type's registered severity. */
+  severity?: Severity;
+  actor: Actor;
+  target?: { type: string; id?: string | number | null; name?: string | null };
+  details?: Record<string, unknown>;
+}
+
+/** Keys that must never reach an event, however a caller builds its details. */
+const SECRET_KEY =
+  /^(password|passwordhash|newpassword|secret|secrethash|totp|totpsecret|token|sessionid|apikey|key|plaintext)$/i;
+
+export function scrubDetails(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(scrubDetails);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (!SECRET_KEY.test(k)) out[k] = scrubDetails(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+const MAX_USER_AGENT = 512;
+
+export async function appendEvent(
+  trx: Kysely<DB> | Transaction<DB>,
+  tenantId: number,
+  event: NewEvent,
+  now: number,
+): Promise<void> {
+  const info = eventTypeInfo(event.eventType);
+  await trx
+    .insertInto(tableOf(info.source))
+    .values({
+      tenant_id: tenantId,
+      created_at: now,
+      event_type: event.eventType,
+      severity: event.severity ?? info.defaultSeverity,
+      outcome: event.outcome,
+      user_id: event.actor.userId,
+      username: event.actor.username,
+      client_id: event.actor.clientId ?? null,
+      target_type: event.target?.type ?? null,
+      target_id: event.target?.id === undefined || event.target.id === null ? null : String(event.target.id),
+      target_name: event.target?.name ?? null,
+      ip: event.actor.ip,
+      user_agent: event.actor.userAgent ? event.actor.userAgent.slice(0, MAX_USER_AGENT) : null,
+      details: event.details ? JSON.stringify(scrubDetails(event.details)) : null,
+    })
+    .execute();
+}

@@ -1,0 +1,129 @@
+/**
+ * The one registry of event types: category, default severity, the controls each evidences, and the
+ * source table that stores it. Classifications are derived here at read time, so reclassifying a type
+ * needs no migration. event-types.test.ts fails on a duplicate or an unclassified type.
+ */
+import type { EventTableName } from '../../db/schema.js';
+
+export type Severity = 'info' | 'warning' | 'critical';
+export type Outcome = 'success' | 'denied' | 'failure';
+export type Category = 'Authentication' | 'Access' | 'Policy' | 'Admin' | 'Audit';
+export type SourceTable = 'LogsLogin' | 'LogsAccess' | 'LogsAdmin' | 'LogsDenied' | 'LogsSiemPoll';
+
+export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
+export const OUTCOMES: readonly Outcome[] = ['success', 'denied', 'failure'];
+
+/** Source tables in their fixed tie-break order (events in the same millisecond). */
+export const SOURCE_TABLES: readonly { name: SourceTable; table: EventTableName }[] = [
+  { name: 'LogsLogin', table: 'logs_login' },
+  { name: 'LogsAccess', table: 'logs_access' },
+  { name: 'LogsAdmin', table: 'logs_admin' },
+  { name: 'LogsDenied', table: 'logs_denied' },
+  { name: 'LogsSiemPoll', table: 'logs_siem_poll' },
+];
+
+export interface EventTypeInfo {
+  type: string;
+  category: Category;
+  defaultSeverity: Severity;
+  controls: readonly string[];
+  source: SourceTable;
+  /** False for types the feed returns only when asked for by name (poll records). */
+  inDefaultFeed: boolean;
+}
+
+export const EVENT_TYPE_LIST: readonly EventTypeInfo[] = [
+  {
+    type: 'Login.Success',
+    category: 'Authentication',
+    defaultSeverity: 'info',
+    controls: ['AU-2', '3.3.1'],
+    source: 'LogsLogin',
+    inDefaultFeed: true,
+  },
+  {
+    type: 'Login.Failure',
+    category: 'Authentication',
+    defaultSeverity: 'warning',
+    controls: ['AU-2', '3.3.1'],
+    source: 'LogsLogin',
+    inDefaultFeed: true,
+  },
+  {
+    type: 'Login.Logout',
+    category: 'Authentication',
+    defaultSeverity: 'info',
+    controls: ['AU-2'],
+    source: 'LogsLogin',
+    inDefaultFeed: true,
+  },
+  {
+    type: 'Access.Object',
+    category: 'Access',
+    defaultSeverity: 'info',
+    controls: ['AU-2'],
+    source: 'LogsAccess',
+    inDefaultFeed: true,
+  },
+  {
+    type: 'Access.Denied',
+    category: 'Access',
+    defaultSeverity: 'warning',
+    controls: ['AC-7', '3.1.8'],
+    source: 'LogsDenied',
+    inDefaultFeed: true,
+  },
+  {
+    type: 'PolicyChange',
+    category: 'Policy',
+    defaultSeverity: 'warning',
+    controls: ['AC-2', 'AC-3', 'AC-7', 'IA-5'],
+    source: 'LogsAdmin',
+    inDefaultFeed: true,
+  },
+  {
+    type: 'AdminAction',
+    category: 'Admin',
+    defaultSeverity: 'info',
+    controls: ['AU-2'],
+    source: 'LogsAdmin',
+    inDefaultFeed: true,
+  },
+  {
+    type: 'Audit.SiemPoll',
+    category: 'Audit',
+    defaultSeverity: 'info',
+    controls: ['AU-6', 'AU-9', '3.3.1'],
+    source: 'LogsSiemPoll',
+    inDefaultFeed: false,
+  },
+];
+
+export type EventType =
+  | 'Login.Success'
+  | 'Login.Failure'
+  | 'Login.Logout'
+  | 'Access.Object'
+  | 'Access.Denied'
+  | 'PolicyChange'
+  | 'AdminAction'
+  | 'Audit.SiemPoll';
+
+export const EVENT_TYPES: ReadonlyMap<string, EventTypeInfo> = new Map(
+  EVENT_TYPE_LIST.map((e) => [e.type, e]),
+);
+
+/** Legacy LogsAdmin rows (no stored type) surface as this type, with info severity and success. */
+export const LEGACY_EVENT_TYPE: EventType = 'AdminAction';
+
+export function eventTypeInfo(type: string): EventTypeInfo {
+  const info = EVENT_TYPES.get(type);
+  if (!info) throw new Error(`unregistered event type ${type}`);
+  return info;
+}
+
+export function tableOf(source: SourceTable): EventTableName {
+  const entry = SOURCE_TABLES.find((t) => t.name === source);
+  if (!entry) throw new Error(`unknown source table ${source}`);
+  return entry.table;
+}

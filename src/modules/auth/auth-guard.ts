@@ -1,0 +1,49 @@
+/**
+ * Session checks for portal and admin routes. A member who reaches an admin route is refused with a
+ * 403 and an Access.Denied naming the user and the route.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../app-context.js';
+import { AppError } from '../../errors.js';
+import { appendEvent } from '../audit/audit-store.js';
+
+export const SESSION_COOKIE = 'itp_session';
+
+export function createGuards(ctx: Pick<AppContext, 'auth' | 'database' | 'clock'>) {
+  async function requireUser(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    const sessionId = request.cookies[SESSION_COOKIE];
+    const user = sessionId ? await ctx.auth.sessionUser(request.tenantId, sessionId) : undefined;
+    if (!sessionId || !user) throw new AppError('unauthenticated', 'sign in first: no valid session');
+    request.user = user;
+    request.sessionId = sessionId;
+  }
+
+  async function requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    await requireUser(request, reply);
+    const user = request.user!;
+    if (user.role === 'admin') return;
+    const route = request.routeOptions.url ?? request.url.split('?')[0]!;
+    await appendEvent(
+      ctx.database.db,
+      request.tenantId,
+      {
+        eventType: 'Access.Denied',
+        outcome: 'denied',
+        actor: {
+          userId: user.userId,
+          username: user.username,
+          ip: request.clientIp,
+          userAgent: request.headers['user-agent'] ?? null,
+        },
+        target: { type: 'AdminRoute', id: null, name: `${request.method} ${route}` },
+        details: { reason: 'admin_role_required', role: user.role },
+      },
+      ctx.clock.now(),
+    );
+    throw new AppError('forbidden', 'this route is for administrators');
+  }
+
+  return { requireUser, requireAdmin };
+}
+
+export type Guards = ReturnType<typeof createGuards>;

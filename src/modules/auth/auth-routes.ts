@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
+import type { AppContext } from '../../app-context.js';
+import { SESSION_COOKIE, type Guards } from './auth-guard.js';
+import { ErrorBody, LoginBody, Me } from './auth-schema.js';
+
+export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncTypebox {
+  const cookieOptions = {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'strict' as const,
+    secure: ctx.config.cookieSecure,
+  };
+  return async (app) => {
+    app.post(
+      '/api/auth/login',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Sign in with username and password; opens a session cookie',
+          body: LoginBody,
+          response: { 200: Me, 400: ErrorBody, 401: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const { sessionId, user, expiresAt } = await ctx.auth.login({
+          tenantId: request.tenantId,
+          username: request.body.username,
+          password: request.body.password,
+          client: { ip: request.clientIp, userAgent: request.headers['user-agent'] ?? null },
+        });
+        reply.setCookie(SESSION_COOKIE, sessionId, { ...cookieOptions, expires: new Date(expiresAt) });
+        return { id: user.userId, username: user.username, role: user.role, tenantId: user.tenantId };
+      },
+    );
+
+    app.post(
+      '/api/auth/logout',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'End the session',
+          response: { 204: Type.Null(), 401: ErrorBody },
+        },
+        preHandler: guards.requireUser,
+      },
+      async (request, reply) => {
+        await ctx.auth.logout({
+          tenantId: request.tenantId,
+          sessionId: request.sessionId!,
+          user: request.user!,
+          client: { ip: request.clientIp, userAgent: request.headers['user-agent'] ?? null },
+        });
+        reply.clearCookie(SESSION_COOKIE, cookieOptions);
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.get(
+      '/api/me',
+      {
+        schema: { tags: ['auth'], summary: 'Who am I', response: { 200: Me, 401: ErrorBody } },
+        preHandler: guards.requireUser,
+      },
+      async (request) => {
+        const u = request.user!;
+        return { id: u.userId, username: u.username, role: u.role, tenantId: u.tenantId };
+      },
+    );
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * One page of the feed: a k-way merge of the source tables by timestamp, each table read in its
+ * `(txid, id)` order below the visibility horizon, so the cursor only ever passes rows that can no
+ * longer change.
+ *
+ * Rules the merge keeps:
+ * - A table's new position is the last row handed out, or, when every row it scanned was handed out
+ *   or filtered away, the last row scanned. Nothing between the old and new position is unread.
+ * - Filtering (eventType, since) happens here, over rows read in position order, so a filtered poll
+ *   advances past what it skips. The rows scanned per poll are bounded (SCAN_BUDGET): a sparse filter
+ *   over a large backlog answers in bounded time with fewer events and HasMore.
+ * - When a table stops early (budget spent), the merge hands out no event later than the last
+ *   timestamp that table scanned, so cross-table order holds as far as it can be known.
+ */
+import { EVENT_TYPE_LIST, SOURCE_TABLES, type SourceTable } from '../audit/event-types.js';
+import type { FeedCursor, FeedPosition } from './feed-cursor.js';
+import { effectiveEventType } from './feed-presenter.js';
+import type { FeedStore, StoredEvent } from './feed-store.js';
+
+/** Rows one poll may scan across all tables before it answers with what it has. */
+export const SCAN_BUDGET = 50_000;
+export const MAX_LIMIT = 5000;
+
+export interface FeedPageRequest {
+  tenantId: number;
+  cursor: FeedCursor;
+  limit: number;
+  /** Event types to return; the default feed's set when the poll names none. */
+  eventTypes: ReadonlySet<string>;
+}
+
+export interface FeedPage {
+  events: StoredEvent[];
+  next: FeedCursor;
+  hasMore: boolean;
+  scanned: number;
+}
+
+export const DEFAULT_FEED_TYPES: ReadonlySet<string> = new Set(
+  EVENT_TYPE_LIST.filter((t) => t.inDefaultFeed).map((t) => t.type),
+);
+
+interface Stream {
+  source: SourceTable;
+  order: number;
+  wanted: boolean;
+  start: FeedPosition;
+  scanPos: FeedPosition;
+  lastTaken: FeedPosition | null;
+  lastScannedAt: number | null;
+  buffer: StoredEvent[];
+  head: number;
+  exhausted: boolean;
+}
+
+export function createFeedService({ store }: { store: FeedStore }) {
+  async function readFeedPage(req: FeedPageRequest): Promise<FeedPage> {
+    const { tenantId, cursor, limit, eventTypes } = req;
+    const since = cursor.since;
+    const wantedTables = new Set(EVENT_TYPE_LIST.filter((t) => eventTypes.has(t.type)).map((t) => t.source));
+    const streams: Stream[] = SOURCE_TABLES.map(({ name }, order) => {
+      const start = cursor.positions[name] ?? { txid: 0, id: 0 };
+      return {
+        source: name,
+        order,
+        wanted: wantedTables.has(name),
+        start,
+        scanPos: start,
+        lastTaken: null,
+        lastScannedAt: null,
+        buffer: [],
+        head: 0,
+        exhausted: false,
+      };
+    });
+    const wantedCount = Math.max(1, wantedTables.size);
+    // Small chunks keep what is read but not handed out (re-read next poll) to about half a page.
+    const chunk = Math.min(limit + 1, Math.max(50, Math.ceil(limit / (2 * wantedCount))));
+    let budget = SCAN_BUDGET;
+    let scanned = 0;
+
+    const matches = (e: StoredEvent) =>
+      (since === null || e.createdAt >= since) && eventTypes.has(effectiveEventType(e));
+
+    async function fill(s: Stream): Promise<void> {
+      while (s.head >= s.buffer.length && !s.exhausted && budget > 0) {
+        const n = Math.min(s.wanted ? chunk : Math.max(chunk, 1000), budget);
+        const rows = await store.readAfter(tenantId, s.source, s.scanPos, n, !s.wanted);
+        budget -= rows.length;
+        scanned += rows.length;
+        if (rows.length < n) s.exhausted = true;
+        const last = rows[rows.length - 1];
+        if (last) {
+          s.scanPos = { txid: last.txid, id: last.id };
+          s.lastScannedAt = last.createdAt;
+        }
+        s.buffer = s.wanted ? rows.filter(matches) : [];
+        s.head = 0;
+      }
+    }
+
+    const events: StoredEvent[] = [];
+    while (events.length < limit) {
+      for (const s of streams) await fill(s);
+      let pick: Stream | null = null;
+      let bound = Infinity;
+      for (const s of streams) {
+        const head = s.buffer[s.head];
+        if (head) {
+          if (!pick || head.createdAt < pick.buffer[pick.head]!.createdAt) pick = s;
+        } else if (!s.exhausted) {
+          // Budget spent on this table: its unread rows may be as early as what it last scanned.
+          bound = Math.min(bound, s.lastScannedAt ?? -Infinity);
+        }
+      }
+      if (!pick) break;
+      const event = pick.buffer[pick.head]!;
+      if (event.createdAt > bound) break;
+      events.push(event);
+      pick.head += 1;
+      pick.lastTaken = { txid: event.txid, id: event.id };
+    }
+
+    const positions: FeedCursor['positions'] = {};
+    let hasMore = false;
+    for (const s of streams) {
+      const drained = s.head >= s.buffer.length;
+      positions[s.source] = drained ? s.scanPos : (s.lastTaken ?? s.start);
+      if (!drained || !s.exhausted) hasMore = true;
+    }
+    return { events, next: { since, positions }, hasMore, scanned };
+  }
+
+  return { readFeedPage };
+}
+
+export type FeedService = ReturnType<typeof createFeedService>;

@@ -1,0 +1,118 @@
+/**
+ * Reads of the event store for the feed. Every query names the tenant, pages one source table by its
+ * `(txid, id)` position, and stops at the dialect's visibility horizon (db/dialect.ts).
+ * Rows leave this module as StoredEvent, never raw.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/connect.js';
+import type { EventTableName } from '../../db/schema.js';
+import { tableOf, type SourceTable } from '../audit/event-types.js';
+import type { FeedPosition } from './feed-cursor.js';
+
+export interface StoredEvent {
+  source: SourceTable;
+  id: number;
+  txid: number;
+  createdAt: number;
+  eventType: string | null;
+  severity: string | null;
+  outcome: string | null;
+  userId: number | null;
+  username: string | null;
+  clientId: string | null;
+  targetType: string | null;
+  targetId: string | null;
+  targetName: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  details: string | null;
+  /** Legacy LogsAdmin columns (rows from before the structured tags). */
+  legacy?: { action: string | null; message: string | null };
+}
+
+const COMMON = [
+  'id',
+  'txid',
+  'created_at',
+  'event_type',
+  'severity',
+  'outcome',
+  'user_id',
+  'username',
+  'client_id',
+  'target_type',
+  'target_id',
+  'target_name',
+  'ip',
+  'user_agent',
+  'details',
+] as const;
+
+type Row = Record<string, unknown>;
+
+export function toStoredEvent(source: SourceTable, r: Row): StoredEvent {
+  const event: StoredEvent = {
+    source,
+    id: Number(r.id),
+    txid: Number(r.txid ?? 0),
+    createdAt: Number(r.created_at),
+    eventType: (r.event_type as string | null) ?? null,
+    severity: (r.severity as string | null) ?? null,
+    outcome: (r.outcome as string | null) ?? null,
+    userId: r.user_id === null || r.user_id === undefined ? null : Number(r.user_id),
+    username: (r.username as string | null) ?? null,
+    clientId: (r.client_id as string | null) ?? null,
+    targetType: (r.target_type as string | null) ?? null,
+    targetId: (r.target_id as string | null) ?? null,
+    targetName: (r.target_name as string | null) ?? null,
+    ip: (r.ip as string | null) ?? null,
+    userAgent: (r.user_agent as string | null) ?? null,
+    details: (r.details as string | null) ?? null,
+  };
+  if (source === 'LogsAdmin') {
+    event.legacy = {
+      action: (r.action as string | null) ?? null,
+      message: (r.message as string | null) ?? null,
+    };
+  }
+  return event;
+}
+
+export interface FeedStore {
+  /**
+   * Up to `limit` rows of one table after `after`, in position order, below the visibility horizon.
+   * `narrow` reads only position, time and type (for tables the filter skips).
+   */
+  readAfter(
+    tenantId: number,
+    source: SourceTable,
+    after: FeedPosition,
+    limit: number,
+    narrow: boolean,
+  ): Promise<StoredEvent[]>;
+}
+
+export function createFeedStore({ db, dialect }: Pick<Database, 'db' | 'dialect'>): FeedStore {
+  const untyped = db as unknown as Kysely<Record<EventTableName, Row>>;
+  return {
+    async readAfter(tenantId, source, after, limit, narrow) {
+      const table = tableOf(source);
+      const columns: string[] = narrow
+        ? ['id', 'txid', 'created_at', 'event_type']
+        : source === 'LogsAdmin'
+          ? [...COMMON, 'action', 'message']
+          : [...COMMON];
+      const rows = await untyped
+        .selectFrom(table)
+        .select(columns as never[])
+        .where('tenant_id' as never, '=', tenantId as never)
+        .where(dialect.positionAfter(after.txid, after.id))
+        .where(dialect.belowVisibilityHorizon())
+        .orderBy('txid' as never)
+        .orderBy('id' as never)
+        .limit(limit)
+        .execute();
+      return rows.map((r) => toStoredEvent(source, r as Row));
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Per-key poll rate limit, fixed one-minute windows, shared by every node: in the database by default,
+ * in Redis when REDIS_URL is set. Never in a node's memory.
+ */
+import type { Redis } from 'ioredis';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import { AppError } from '../../errors.js';
+
+export interface RateDecision {
+  allowed: boolean;
+  retryAfterSeconds: number;
+}
+
+export interface RateLimiter {
+  hit(tenantId: number, bucket: string, now: number): Promise<RateDecision>;
+}
+
+const WINDOW_MS = 60_000;
+
+function decide(count: number, limit: number, windowStart: number, now: number): RateDecision {
+  return {
+    allowed: count <= limit,
+    retryAfterSeconds: Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000)),
+  };
+}
+
+export function createDbRateLimiter(db: Kysely<DB>, limitPerMinute: number): RateLimiter {
+  return {
+    async hit(tenantId, bucket, now) {
+      const windowStart = now - (now % WINDOW_MS);
+      // One statement on both stores: a new window resets the count, the same window increments it.
+      const row = await db
+        .insertInto('rate_limits')
+        .values({ tenant_id: tenantId, bucket, window_start: windowStart, count: 1 })
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'bucket']).doUpdateSet({
+            count: sql<number>`case when rate_limits.window_start = ${windowStart} then rate_limits.count + 1 else 1 end`,
+            window_start: windowStart,
+          }),
+        )
+        .returning(['count'])
+        .executeTakeFirstOrThrow();
+      return decide(Number(row.count), limitPerMinute, windowStart, now);
+    },
+  };
+}
+
+export function createRedisRateLimiter(redis: Redis, limitPerMinute: number): RateLimiter {
+  return {
+    async hit(tenantId, bucket, now) {
+      const windowStart = now - (now % WINDOW_MS);
+      const key = `itportal:rate:${tenantId}:${bucket}:${windowStart}`;
+      let count: number;
+      try {
+        const results = await redis
+          .multi()
+          .incr(key)
+          .pexpire(key, WINDOW_MS * 2)
+          .exec();
+        count = Number(results?.[0]?.[1]);
+        if (!Number.isFinite(count)) throw new Error('no count');
+      } catch {
+        throw new AppError('rate_limiter_unavailable', 'The rate limiter is unreachable; retry later.', {
+          'Retry-After': '5',
+        });
+      }
+      return decide(count, limitPerMinute, windowStart, now);
+    },
+  };
+}

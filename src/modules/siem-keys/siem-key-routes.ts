@@ -1,0 +1,98 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../../app-context.js';
+import type { Actor } from '../audit/audit-store.js';
+import type { Guards } from '../auth/auth-guard.js';
+import { ErrorBody } from '../auth/auth-schema.js';
+import {
+  IssueKeyBody,
+  IssuedKeySchema,
+  KeyIdParams,
+  PollRecordSchema,
+  PollsQuery,
+  SiemKeySchema,
+} from './siem-key-schema.js';
+
+export function actorOf(request: FastifyRequest): Actor {
+  return {
+    userId: request.user?.userId ?? null,
+    username: request.user?.username ?? null,
+    ip: request.clientIp,
+    userAgent: request.headers['user-agent'] ?? null,
+  };
+}
+
+export function siemKeyRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+    app.get(
+      '/api/admin/siem/keys',
+      {
+        schema: {
+          tags: ['siem-keys'],
+          summary: 'SIEM keys (never the secret) with last use',
+          response: { 200: Type.Array(SiemKeySchema), ...errors },
+        },
+        preHandler: guards.requireAdmin,
+      },
+      async (request) => ctx.siemKeys.listSiemKeys(request.tenantId),
+    );
+
+    app.post(
+      '/api/admin/siem/keys',
+      {
+        schema: {
+          tags: ['siem-keys'],
+          summary: 'Issue a SIEM key; the plaintext is in this response only',
+          body: IssueKeyBody,
+          response: { 201: IssuedKeySchema, ...errors },
+        },
+        preHandler: guards.requireAdmin,
+      },
+      async (request, reply) => {
+        const issued = await ctx.siemKeys.issueSiemKey({
+          tenantId: request.tenantId,
+          actor: actorOf(request),
+          description: request.body.description,
+          allowedCidrs: request.body.allowedCidrs ?? '',
+        });
+        return reply.status(201).send(issued);
+      },
+    );
+
+    app.delete(
+      '/api/admin/siem/keys/:id',
+      {
+        schema: {
+          tags: ['siem-keys'],
+          summary: 'Revoke a SIEM key; effective on the next request on every node',
+          params: KeyIdParams,
+          response: { 200: SiemKeySchema, ...errors },
+        },
+        preHandler: guards.requireAdmin,
+      },
+      async (request) =>
+        ctx.siemKeys.revokeSiemKey({
+          tenantId: request.tenantId,
+          actor: actorOf(request),
+          id: request.params.id,
+        }),
+    );
+
+    app.get(
+      '/api/admin/siem/keys/:id/polls',
+      {
+        schema: {
+          tags: ['siem-keys'],
+          summary: "A key's poll history (audit of the audit), newest first",
+          params: KeyIdParams,
+          querystring: PollsQuery,
+          response: { 200: Type.Array(PollRecordSchema), ...errors },
+        },
+        preHandler: guards.requireAdmin,
+      },
+      async (request) =>
+        ctx.siemKeys.listPolls(request.tenantId, request.params.id, request.query.limit ?? 100),
+    );
+  };
+}

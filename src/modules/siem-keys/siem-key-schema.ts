@@ -1,0 +1,76 @@
+import { Type } from '@fastify/type-provider-typebox';
+
+export const IssueKeyBody = Type.Object(
+  {
+    /** What the key is for, e.g. "Splunk production". */
+    description: Type.String({ minLength: 1, maxLength: 200, description: 'required, 1 to 200 characters' }),
+    /** Addresses allowed to poll with the key: comma-separated IPv4/IPv6 CIDRs (or a list); blank = any. */
+    allowedCidrs: Type.Optional(
+      Type.Union(
+        [Type.String({ maxLength: 4000 }), Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100 })],
+        {
+          description: 'comma-separated CIDRs such as 10.0.0.0/24, 2001:db8::/32; blank = any address',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const KeyIdParams = Type.Object({
+  /** The key's public id (the part after itp_siem_). */
+  id: Type.String({ pattern: '^[0-9a-f]{16}$', description: 'a key id: 16 lowercase hex characters' }),
+});
+
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+
+export const SiemKeySchema = Type.Object({
+  /** Public key id. */
+  id: Type.String(),
+  /** The key's first characters, for recognizing it; never the secret. */
+  keyPrefix: Type.String(),
+  description: Type.String(),
+  /** Normalized comma-separated CIDRs; empty = any address. */
+  allowedCidrs: Type.String(),
+  /** active or revoked. */
+  status: Type.String(),
+  createdBy: NullableString,
+  createdAt: Type.String(),
+  lastUsedAt: NullableString,
+  lastUsedFrom: NullableString,
+  revokedAt: NullableString,
+  revokedBy: NullableString,
+});
+
+export const IssuedKeySchema = Type.Intersect([
+  SiemKeySchema,
+  Type.Object({
+    /** The plaintext key, shown this once and never again. */
+    key: Type.String(),
+  }),
+]);
+
+export const PollsQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 500, description: 'an integer from 1 to 500, default 100' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const PollRecordSchema = Type.Object({
+  id: Type.String(),
+  /** When the poll was answered. */
+  at: Type.String(),
+  /** Where it came from. */
+  ip: NullableString,
+  userAgent: NullableString,
+  /** Events returned. */
+  eventCount: Type.Integer(),
+  durationMs: Type.Integer(),
+  hasMore: Type.Boolean(),
+  filter: NullableString,
+  cursorIn: NullableString,
+  cursorOut: NullableString,
+});

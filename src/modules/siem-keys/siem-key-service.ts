@@ -1,0 +1,313 @@
+/**
+ * SIEM keys: issuing, listing, revoking, and authenticating a poll. Every change is a PolicyChange
+ * (Target.Type SiemKey, critical) in the same transaction. A key is looked up by tenant and id on
+ * every request, so a revocation holds on the next request on every node.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import { AppError } from '../../errors.js';
+import { ipInCidrs, parseCidrs } from '../../http/ip.js';
+import { appendEvent, type Actor } from '../audit/audit-store.js';
+import type { StoredEvent } from '../feed/feed-store.js';
+import { generateSiemKey, parseSiemKey, secretMatches, SIEM_KEY_PREFIX } from './siem-key-format.js';
+import type { SiemKeyRow, SiemKeyStore } from './siem-key-store.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export interface SiemKeyView {
+  id: string;
+  keyPrefix: string;
+  description: string;
+  allowedCidrs: string;
+  status: 'active' | 'revoked';
+  createdBy: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  lastUsedFrom: string | null;
+  revokedAt: string | null;
+  revokedBy: string | null;
+}
+
+export interface PollRecordView {
+  id: string;
+  at: string;
+  ip: string | null;
+  userAgent: string | null;
+  eventCount: number;
+  durationMs: number;
+  hasMore: boolean;
+  filter: string | null;
+  cursorIn: string | null;
+  cursorOut: string | null;
+}
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+export function presentKey(row: SiemKeyRow): SiemKeyView {
+  return {
+    id: row.id,
+    keyPrefix: `${SIEM_KEY_PREFIX}${row.id}_`,
+    description: row.description,
+    allowedCidrs: row.allowed_cidrs,
+    status: row.revoked_at === null ? 'active' : 'revoked',
+    createdBy: row.created_by_username,
+    createdAt: new Date(row.created_at).toISOString(),
+    lastUsedAt: iso(row.last_used_at),
+    lastUsedFrom: row.last_used_from,
+    revokedAt: iso(row.revoked_at),
+    revokedBy: row.revoked_by_username,
+  };
+}
+
+function presentPoll(e: StoredEvent): PollRecordView {
+  let d: Record<string, unknown> = {};
+  try {
+    d = JSON.parse(e.details ?? '{}') as Record<string, unknown>;
+  } catch {
+    d = {};
+  }
+  return {
+    id: `LogsSiemPoll:${e.id}`,
+    at: new Date(e.createdAt).toISOString(),
+    ip: e.ip,
+    userAgent: e.userAgent,
+    eventCount: Number(d.eventCount ?? 0),
+    durationMs: Number(d.durationMs ?? 0),
+    hasMore: d.hasMore === true,
+    filter: typeof d.filter === 'string' ? d.filter : null,
+    cursorIn: typeof d.cursorIn === 'string' ? d.cursorIn : null,
+    cursorOut: typeof d.cursorOut === 'string' ? d.cursorOut : null,
+  };
+}
+
+/** Refused polls naming a real key produce at most one Access.Denied per key per window. */
+export const DENIED_RECORD_WINDOW_MS = 60_000;
+
+export const UNAUTHORIZED_MESSAGE =
+  'A valid SIEM API key is required: send "Authorization: ApiKey <key>" with an active key of this portal, from an allowed address.';
+
+export function unauthorized(): AppError {
+  return new AppError('unauthorized', UNAUTHORIZED_MESSAGE, { 'WWW-Authenticate': 'ApiKey' });
+}
+
+export interface PollRecord {
+  key: SiemKeyRow;
+  ip: string;
+  userAgent: string | null;
+  eventCount: number;
+  durationMs: number;
+  hasMore: boolean;
+  filter: string | null;
+  limit: number;
+  cursorIn: string | null;
+  cursorOut: string;
+  since: string | null;
+}
+
+export function createSiemKeyService({
+  db,
+  store,
+  clock,
+}: {
+  db: Kysely<DB>;
+  store: SiemKeyStore;
+  clock: Clock;
+}) {
+  async function issueSiemKey(input: {
+    tenantId: number;
+    actor: Actor;
+    description: string;
+    allowedCidrs: string | readonly string[];
+  }): Promise<SiemKeyView & { key: string }> {
+    const description = input.description.trim();
+    if (description === '' || description.length > 200) {
+      throw new AppError('invalid_request', 'description: required, 1 to 200 characters');
+    }
+    const cidrs = parseCidrs(input.allowedCidrs, 'allowedCidrs');
+    const generated = generateSiemKey();
+    const now = clock.now();
+    const row: SiemKeyRow = {
+      id: generated.id,
+      tenant_id: input.tenantId,
+      description,
+      allowed_cidrs: cidrs.join(', '),
+      secret_hash: generated.secretHash,
+      created_by_user_id: input.actor.userId,
+      created_by_username: input.actor.username,
+      created_at: now,
+      last_used_at: null,
+      last_used_from: null,
+      revoked_at: null,
+      revoked_by_username: null,
+      denied_recorded_at: null,
+      denied_suppressed: 0,
+    };
+    await db.transaction().execute(async (trx) => {
+      await store.insert(trx, row);
+      await appendEvent(
+        trx,
+        input.tenantId,
+        {
+          eventType: 'PolicyChange',
+          outcome: 'success',
+          severity: 'critical',
+          actor: input.actor,
+          target: { type: 'SiemKey', id: row.id, name: description },
+          details: {
+            action: 'siem_key.issued',
+            before: null,
+            after: { id: row.id, description, allowedCidrs: row.allowed_cidrs, status: 'active' },
+          },
+        },
+        now,
+      );
+    });
+    return { ...presentKey(row), key: generated.plaintext };
+  }
+
+  async function revokeSiemKey(input: { tenantId: number; actor: Actor; id: string }): Promise<SiemKeyView> {
+    const now = clock.now();
+    return db.transaction().execute(async (trx) => {
+      const key = await store.find(input.tenantId, input.id, trx);
+      if (!key) throw new AppError('not_found', `siem key ${input.id.slice(0, 64)} not found`);
+      if (await store.revoke(trx, input.tenantId, input.id, now, input.actor.username)) {
+        await appendEvent(
+          trx,
+          input.tenantId,
+          {
+            eventType: 'PolicyChange',
+            outcome: 'success',
+            severity: 'critical',
+            actor: input.actor,
+            target: { type: 'SiemKey', id: key.id, name: key.description },
+            details: {
+              action: 'siem_key.revoked',
+              before: {
+                id: key.id,
+                description: key.description,
+                allowedCidrs: key.allowed_cidrs,
+                status: 'active',
+              },
+              after: {
+                id: key.id,
+                description: key.description,
+                allowedCidrs: key.allowed_cidrs,
+                status: 'revoked',
+              },
+            },
+          },
+          now,
+        );
+      }
+      const after = await store.find(input.tenantId, input.id, trx);
+      return presentKey(after!);
+    });
+  }
+
+  async function listSiemKeys(tenantId: number): Promise<SiemKeyView[]> {
+    return (await store.list(tenantId)).map(presentKey);
+  }
+
+  async function listPolls(tenantId: number, id: string, limit: number): Promise<PollRecordView[]> {
+    const key = await store.find(tenantId, id);
+    if (!key) throw new AppError('not_found', `siem key ${id.slice(0, 64)} not found`);
+    return (await store.listPolls(tenantId, id, limit)).map(presentPoll);
+  }
+
+  async function recordRefusal(
+    tenantId: number,
+    key: SiemKeyRow,
+    reason: string,
+    ip: string,
+    userAgent: string | null,
+  ) {
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      const claim = await store.claimDeniedRecord(trx, tenantId, key.id, now, DENIED_RECORD_WINDOW_MS);
+      if (!claim.due) return;
+      await appendEvent(
+        trx,
+        tenantId,
+        {
+          eventType: 'Access.Denied',
+          outcome: 'denied',
+          actor: { userId: null, username: null, clientId: key.id, ip, userAgent },
+          target: { type: 'SiemKey', id: key.id, name: key.description },
+          details: { reason, route: '/api/siem/events', suppressedSinceLastRecord: claim.suppressed },
+        },
+        now,
+      );
+    });
+  }
+
+  /**
+   * The key behind an `Authorization` header, or a 401 with one body for every cause. Refusals that
+   * name a real key of this tenant (bad secret, revoked, disallowed address) are recorded, throttled.
+   * Returns the reason too, for metrics.
+   */
+  async function authenticatePoll(input: {
+    tenantId: number;
+    authorization: string | undefined;
+    ip: string;
+    userAgent: string | null;
+  }): Promise<{ key: SiemKeyRow } | { refused: string }> {
+    const match = /^(?:ApiKey|Bearer)\s+(\S+)\s*$/i.exec(input.authorization ?? '');
+    const parsed = match ? parseSiemKey(match[1]!) : null;
+    if (!parsed) return { refused: input.authorization ? 'malformed_key' : 'missing_key' };
+    const key = await store.find(input.tenantId, parsed.id);
+    if (!key) return { refused: 'unknown_key' };
+    let reason: string | null = null;
+    if (!secretMatches(parsed.secret, key.secret_hash)) reason = 'bad_secret';
+    else if (key.revoked_at !== null) reason = 'revoked';
+    else if (key.allowed_cidrs !== '' && !ipInCidrs(input.ip, key.allowed_cidrs.split(', '))) {
+      reason = 'address_not_allowed';
+    }
+    if (reason) {
+      await recordRefusal(input.tenantId, key, reason, input.ip, input.userAgent);
+      return { refused: reason };
+    }
+    return { key };
+  }
+
+  /** The audit of the audit: one record per successful poll, with the key's last use, atomically. */
+  async function recordPoll(tenantId: number, poll: PollRecord): Promise<void> {
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await store.markUsed(trx, tenantId, poll.key.id, now, poll.ip);
+      await appendEvent(
+        trx,
+        tenantId,
+        {
+          eventType: 'Audit.SiemPoll',
+          outcome: 'success',
+          actor: {
+            userId: null,
+            username: null,
+            clientId: poll.key.id,
+            ip: poll.ip,
+            userAgent: poll.userAgent,
+          },
+          target: { type: 'SiemFeed', id: poll.key.id, name: poll.key.description },
+          details: {
+            siemKeyId: poll.key.id,
+            eventCount: poll.eventCount,
+            durationMs: poll.durationMs,
+            hasMore: poll.hasMore,
+            filter: poll.filter,
+            limit: poll.limit,
+            since: poll.since,
+            cursorIn: poll.cursorIn,
+            cursorOut: poll.cursorOut,
+          },
+        },
+        now,
+      );
+    });
+  }
+
+  return { issueSiemKey, revokeSiemKey, listSiemKeys, listPolls, authenticatePoll, recordPoll };
+}
+
+export type SiemKeyService = ReturnType<typeof createSiemKeyService>;
