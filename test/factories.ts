@@ -1,0 +1,110 @@
+/** Shared factories and HTTP helpers: everything goes over real HTTP to a running server. */
+import { ADMIN, type TestServer } from './harness.js';
+
+export interface HttpResult<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export async function http<T = any>(
+  server: TestServer | string,
+  method: string,
+  path: string,
+  options: { body?: unknown; rawBody?: string; headers?: Record<string, string>; cookie?: string } = {},
+): Promise<HttpResult<T>> {
+  const base = typeof server === 'string' ? server : server.url;
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.cookie) headers.cookie = options.cookie;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(base + path, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T, text };
+}
+
+export async function login(server: TestServer | string, username = ADMIN.username, password = ADMIN.password) {
+  const res = await http(server, 'POST', '/api/auth/login', { body: { username, password } });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`);
+  const setCookie = res.headers.get('set-cookie') ?? '';
+  return setCookie.split(';')[0]!;
+}
+
+export async function buildUser(
+  server: TestServer,
+  role: 'admin' | 'member',
+  username = `${role}-${Math.random().toString(36).slice(2, 8)}`,
+) {
+  const password = `pw-${username}-long-enough`;
+  await server.ctx.users.createUser({
+    tenantId: await server.ctx.tenants.defaultTenantId(Date.now()),
+    username,
+    password,
+    role,
+    actor: { userId: null, username: 'test', ip: null, userAgent: null },
+  });
+  return { username, password, cookie: await login(server, username, password) };
+}
+
+export async function buildKey(
+  server: TestServer | string,
+  cookie: string,
+  body: { description?: string; allowedCidrs?: string } = {},
+): Promise<{ id: string; key: string }> {
+  const res = await http(server, 'POST', '/api/admin/siem/keys', {
+    cookie,
+    body: { description: body.description ?? 'test SIEM', allowedCidrs: body.allowedCidrs ?? '' },
+  });
+  if (res.status !== 201) throw new Error(`issue key failed: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+export interface FeedPage {
+  Events: Array<Record<string, any>>;
+  NextCursor: string;
+  HasMore: boolean;
+}
+
+export async function poll(
+  server: TestServer | string,
+  key: string,
+  params: Record<string, string | number | undefined> = {},
+  headers: Record<string, string> = {},
+): Promise<HttpResult<FeedPage>> {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) qs.set(k, String(v));
+  const q = qs.toString();
+  return http<FeedPage>(server, 'GET', `/api/siem/events${q ? `?${q}` : ''}`, {
+    headers: { authorization: `ApiKey ${key}`, ...headers },
+  });
+}
+
+/** Follows NextCursor until HasMore is false; returns every event and the last cursor. */
+export async function drain(
+  server: TestServer | string,
+  key: string,
+  params: Record<string, string | number | undefined> = {},
+) {
+  const events: Array<Record<string, any>> = [];
+  let cursor: string | undefined = params.cursor as string | undefined;
+  let first = true;
+  for (let i = 0; i < 10_000; i++) {
+    const res = await poll(server, key, first ? params : { ...params, since: undefined, cursor });
+    if (res.status !== 200) throw new Error(`poll failed: ${res.status} ${res.text}`);
+    first = false;
+    events.push(...res.body.Events);
+    cursor = res.body.NextCursor;
+    if (!res.body.HasMore) return { events, cursor };
+  }
+  throw new Error('drain did not finish');
+}

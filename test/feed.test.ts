@@ -1,0 +1,326 @@
+/** The feed over real HTTP, on every store: envelope, order, cursor, parameters, errors. */
+import nodeHttp from 'node:http';
+import zlib from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendEvent } from '../src/modules/audit/audit-store.js';
+import type { EventType } from '../src/modules/audit/event-types.js';
+import { encodeCursor } from '../src/modules/feed/feed-cursor.js';
+import { SCAN_BUDGET } from '../src/modules/feed/feed-service.js';
+import { buildKey, drain, http, login, poll } from './factories.js';
+import { startServer, type TestServer } from './harness.js';
+import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
+
+const ENVELOPE_KEYS = [
+  'Id',
+  'Timestamp',
+  'EventType',
+  'Category',
+  'Severity',
+  'Outcome',
+  'SourceTable',
+  'Actor',
+  'Target',
+  'Ip',
+  'UserAgent',
+  'Controls',
+  'Details',
+].sort();
+
+async function writeEvents(server: TestServer, specs: Array<{ type: EventType; at: number; name?: string }>) {
+  const tenantId = await server.ctx.tenants.defaultTenantId(Date.now());
+  await server.database.db.transaction().execute(async (trx) => {
+    for (const s of specs) {
+      await appendEvent(
+        trx,
+        tenantId,
+        {
+          eventType: s.type,
+          outcome: s.type === 'Access.Denied' ? 'denied' : s.type === 'Login.Failure' ? 'failure' : 'success',
+          actor: { userId: 7, username: 'writer', ip: '10.1.2.3', userAgent: 'test' },
+          target: { type: 'Document', id: 1, name: s.name ?? 'doc' },
+          details: { n: s.name ?? null },
+        },
+        s.at,
+      );
+    }
+  });
+}
+
+for (const kind of STORES) {
+  describe(`feed on ${kind}`, () => {
+    let testDb: TestDatabase;
+    let server: TestServer;
+    let cookie: string;
+    let key: string;
+
+    beforeAll(async () => {
+      testDb = await createTestDatabase(kind);
+      server = await startServer(testDb);
+      cookie = await login(server);
+      key = (await buildKey(server, cookie)).key;
+    });
+    afterAll(async () => {
+      await server?.close();
+      await testDb?.drop();
+    });
+
+    it('returns the envelope of SPEC §2 with no-store, and a cursor on every page', async () => {
+      const res = await poll(server, key, { limit: 5000 });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(Object.keys(res.body).sort()).toEqual(['Events', 'HasMore', 'NextCursor']);
+      const login = res.body.Events.find((e) => e.EventType === 'Login.Success')!;
+      expect(Object.keys(login).sort()).toEqual(ENVELOPE_KEYS);
+      expect(login.Id).toMatch(/^LogsLogin:\d+$/);
+      expect(login.Timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(login).toMatchObject({
+        Category: 'Authentication',
+        Severity: 'info',
+        Outcome: 'success',
+        SourceTable: 'LogsLogin',
+        Actor: { Username: 'admin', ClientId: null },
+        Target: { Type: 'Session', Id: null, Name: null },
+        Ip: '127.0.0.1',
+        Controls: ['AU-2', '3.3.1'],
+        Details: { logType: 'LOGIN' },
+      });
+      expect(typeof login.Actor.UserId).toBe('number');
+      const issued = res.body.Events.find((e) => e.EventType === 'PolicyChange')!;
+      expect(issued).toMatchObject({ Severity: 'critical', Target: { Type: 'SiemKey' }, Category: 'Policy' });
+      expect(issued.Details.before).toBeNull();
+      expect(issued.Details.after).toMatchObject({ status: 'active' });
+      expect(JSON.stringify(res.body)).not.toContain(key.split('_').pop()!);
+
+      const empty = await poll(server, key, { cursor: res.body.NextCursor });
+      expect(empty.status).toBe(200);
+      expect(empty.body.Events).toEqual([]);
+      expect(empty.body.HasMore).toBe(false);
+      expect(empty.body.NextCursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    });
+
+    it('orders events by timestamp across tables and follows the cursor without gap or duplicate', async () => {
+      const start = await drain(server, key);
+      const base = Date.UTC(2030, 0, 1);
+      const types: EventType[] = ['Login.Failure', 'Access.Object', 'Access.Denied', 'AdminAction', 'Login.Success'];
+      // Interleaved tables, several in the same millisecond, the LogsLogin rows committed after the
+      // others: commit order across tables differs from timestamp order.
+      const specs = Array.from({ length: 120 }, (_, i) => ({
+        type: types[i % types.length]!,
+        at: base + Math.floor(i / 3),
+        name: `e${i}`,
+      }));
+      await writeEvents(server, specs.filter((s) => !s.type.startsWith('Login.')));
+      await writeEvents(server, specs.filter((s) => s.type.startsWith('Login.')));
+      const seen: Array<Record<string, any>> = [];
+      let cursor = start.cursor;
+      for (;;) {
+        const page = await poll(server, key, { cursor, limit: 7 });
+        expect(page.status).toBe(200);
+        expect(page.body.Events.length).toBeLessThanOrEqual(7);
+        seen.push(...page.body.Events);
+        cursor = page.body.NextCursor;
+        if (!page.body.HasMore) break;
+      }
+      const names = seen.map((e) => e.Details.n);
+      expect(new Set(names).size).toBe(120);
+      expect(names.length).toBe(120);
+      // Timestamp order across tables (all rows were committed before the first read).
+      const times = seen.map((e) => Date.parse(e.Timestamp));
+      expect([...times].sort((a, b) => a - b)).toEqual(times);
+      // Each table's events in their commit (id) order.
+      for (const table of ['LogsLogin', 'LogsAccess', 'LogsDenied', 'LogsAdmin']) {
+        const ids = seen.filter((e) => e.SourceTable === table).map((e) => Number(e.Id.split(':')[1]));
+        expect(ids.length).toBeGreaterThan(0);
+        expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      }
+    });
+
+    it('serves a retried page identically and never repeats after it', async () => {
+      const { cursor } = await drain(server, key);
+      await writeEvents(server, [
+        { type: 'Login.Failure', at: Date.now(), name: 'r1' },
+        { type: 'Access.Object', at: Date.now(), name: 'r2' },
+      ]);
+      const a = await poll(server, key, { cursor });
+      const b = await poll(server, key, { cursor });
+      expect(a.body.Events.map((e) => e.Id)).toEqual(b.body.Events.map((e) => e.Id));
+      expect(a.body.Events.map((e) => e.Details.n)).toEqual(['r1', 'r2']);
+      const after = await poll(server, key, { cursor: b.body.NextCursor });
+      expect(after.body.Events).toEqual([]);
+    });
+
+    it('filters by eventType (list and Login.*) and advances the cursor past what it skipped', async () => {
+      const { cursor } = await drain(server, key);
+      const now = Date.now();
+      await writeEvents(server, [
+        { type: 'Login.Failure', at: now, name: 'f1' },
+        { type: 'Access.Object', at: now, name: 'a1' },
+        { type: 'Login.Success', at: now + 1, name: 's1' },
+        { type: 'Access.Denied', at: now + 2, name: 'd1' },
+      ]);
+      const list = await poll(server, key, { cursor, eventType: 'Login.Failure,Access.Denied' });
+      expect(list.body.Events.map((e) => e.Details.n)).toEqual(['f1', 'd1']);
+      const prefix = await poll(server, key, { cursor, eventType: 'Login.*' });
+      expect(prefix.body.Events.map((e) => e.Details.n)).toEqual(['f1', 's1']);
+      // The filtered poll's cursor has passed the skipped Access.Object: an unfiltered poll after it is empty.
+      const after = await poll(server, key, { cursor: list.body.NextCursor });
+      expect(after.body.Events.filter((e) => e.Details.n)).toEqual([]);
+    });
+
+    it('keeps poll records out of the default feed and returns them by name', async () => {
+      const { events } = await drain(server, key);
+      expect(events.some((e) => e.EventType === 'Audit.SiemPoll')).toBe(false);
+      const polls = await poll(server, key, { eventType: 'Audit.SiemPoll' });
+      expect(polls.body.Events.length).toBeGreaterThan(3);
+      const rec = polls.body.Events[0]!;
+      expect(rec).toMatchObject({ SourceTable: 'LogsSiemPoll', Category: 'Audit', Target: { Type: 'SiemFeed' } });
+      expect(Object.keys(rec.Details)).toEqual(
+        expect.arrayContaining(['siemKeyId', 'eventCount', 'durationMs', 'cursorIn', 'cursorOut', 'filter']),
+      );
+    });
+
+    it('honours since in every documented form, and the cursor keeps honouring it', async () => {
+      const day = Date.UTC(2031, 5, 15);
+      await writeEvents(server, [
+        { type: 'Access.Object', at: day - 1, name: 'before' },
+        { type: 'Access.Object', at: day, name: 'at' },
+        { type: 'Login.Failure', at: day + 3_600_000, name: 'later' },
+      ]);
+      for (const since of ['2031-06-15T00:00:00Z', '2031-06-15T02:00:00+02:00', '2031-06-15T00:00:00', '2031-06-15']) {
+        const { events } = await drain(server, key, { since, limit: 1 });
+        const names = events.map((e) => e.Details.n).filter(Boolean);
+        expect(names, since).toEqual(['at', 'later']);
+      }
+      // cursor wins over since
+      const first = await poll(server, key, { since: '2031-06-15' });
+      const withBoth = await poll(server, key, { cursor: first.body.NextCursor, since: '1999-01-01' });
+      expect(withBoth.status).toBe(200);
+      expect(withBoth.body.Events.map((e) => e.Details.n).filter(Boolean)).toEqual([]);
+    });
+
+    it('answers a sparse filter over a backlog in bounded pages with HasMore', async () => {
+      const { cursor } = await drain(server, key);
+      const at = Date.now();
+      const many = Array.from({ length: SCAN_BUDGET + 500 }, (_, i) => ({ type: 'Access.Object' as EventType, at, name: `bulk${i}` }));
+      many.push({ type: 'Login.Failure', at: at + 1, name: 'needle' });
+      await writeEvents(server, many);
+      const first = await poll(server, key, { cursor, eventType: 'Login.Failure' });
+      expect(first.status).toBe(200);
+      expect(first.body.Events).toEqual([]);
+      expect(first.body.HasMore).toBe(true);
+      const rest = await drain(server, key, { cursor: first.body.NextCursor, eventType: 'Login.Failure' });
+      expect(rest.events.map((e) => e.Details.n)).toEqual(['needle']);
+    }, 120_000);
+
+    it('gzips when asked', async () => {
+      // node:http, not fetch: fetch would decompress silently and hide what the server sent.
+      const raw = await new Promise<{ status: number; encoding: string | undefined; bytes: Buffer }>((resolve, reject) => {
+        const req = nodeHttp.get(
+          `${server.url}/api/siem/events?limit=50`,
+          { headers: { authorization: `ApiKey ${key}`, 'accept-encoding': 'gzip' } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({ status: res.statusCode!, encoding: res.headers['content-encoding'], bytes: Buffer.concat(chunks) }),
+            );
+          },
+        );
+        req.on('error', reject);
+      });
+      expect(raw.status).toBe(200);
+      expect(raw.encoding).toBe('gzip');
+      const body = JSON.parse(zlib.gunzipSync(raw.bytes).toString('utf8'));
+      expect(body.Events.length).toBe(50);
+    });
+
+    it.each([
+      ['cursor', { cursor: 'not-a-cursor!' }, 'invalid_cursor'],
+      ['cursor', { cursor: 'eyJ2IjoxfQ' }, 'invalid_cursor'],
+      ['since', { since: 'yesterday' }, 'invalid_since'],
+      ['since', { since: '2026-02-30' }, 'invalid_since'],
+      ['limit', { limit: '0' }, 'invalid_limit'],
+      ['limit', { limit: '5001' }, 'invalid_limit'],
+      ['limit', { limit: 'ten' }, 'invalid_limit'],
+      ['eventType', { eventType: 'Login.Bogus' }, 'invalid_event_type'],
+      ['eventType', { eventType: 'Nope.*' }, 'invalid_event_type'],
+      ['eventType', { eventType: 'Login.Failure,' }, 'invalid_event_type'],
+      ['evenType', { evenType: 'Login.Failure' }, 'invalid_request'],
+    ])('refuses a bad %s with a 400 naming it', async (name, params, code) => {
+      const res = await poll(server, key, params as Record<string, string>);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ Error: code, Message: expect.stringContaining(name) });
+    });
+
+    it('refuses a forged, truncated or other-tenant cursor with 400', async () => {
+      const good = (await poll(server, key, { limit: 1 })).body.NextCursor;
+      const truncated = good.slice(0, -3);
+      const flipped = good.slice(0, 10) + (good[10] === 'A' ? 'B' : 'A') + good.slice(11);
+      const forged = encodeCursor({ since: null, positions: { LogsLogin: { txid: 0, id: 1 } } }, Buffer.alloc(32), 1);
+      const otherTenant = encodeCursor({ since: null, positions: {} }, server.ctx.cursorKey, 999);
+      for (const cursor of [truncated, flipped, forged, otherTenant]) {
+        const res = await poll(server, key, { cursor });
+        expect(res.status).toBe(400);
+        expect(res.body.Error).toBe('invalid_cursor');
+      }
+    });
+
+    it('gives the same 401 for every key failure, with WWW-Authenticate', async () => {
+      const other = await buildKey(server, cookie, { description: 'elsewhere', allowedCidrs: '203.0.113.0/24' });
+      const revoked = await buildKey(server, cookie, { description: 'to revoke' });
+      await http(server, 'DELETE', `/api/admin/siem/keys/${revoked.id}`, { cookie });
+      const [, , id, secret] = key.split('_');
+      const wrongSecret = `itp_siem_${id}_${secret!.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))}`;
+      const unknown = `itp_siem_0000000000000000_${'a'.repeat(64)}`;
+      const bodies = new Set<string>();
+      for (const auth of [undefined, 'ApiKey', `ApiKey ${unknown}`, `ApiKey ${wrongSecret}`, `ApiKey ${revoked.key}`, `ApiKey ${other.key}`, `Basic ${key}`]) {
+        const res = await http(server, 'GET', '/api/siem/events', { headers: auth ? { authorization: auth } : {} });
+        expect(res.status, auth).toBe(401);
+        expect(res.headers.get('www-authenticate')).toBe('ApiKey');
+        bodies.add(res.text);
+      }
+      expect(bodies.size).toBe(1);
+      // refused polls naming a real key are recorded as Access.Denied / SiemKey
+      const denied = await drain(server, key, { eventType: 'Access.Denied' });
+      const reasons = denied.events.filter((e) => e.Target.Type === 'SiemKey').map((e) => e.Details.reason);
+      expect(reasons).toEqual(expect.arrayContaining(['bad_secret', 'revoked', 'address_not_allowed']));
+      for (const e of denied.events) expect(JSON.stringify(e)).not.toContain(secret!);
+    });
+
+    it('throttles Access.Denied records for a flood of refused polls', async () => {
+      const victim = await buildKey(server, cookie, { description: 'flooded' });
+      const bad = victim.key.slice(0, -1) + (victim.key.endsWith('a') ? 'b' : 'a');
+      for (let i = 0; i < 25; i++) {
+        const res = await poll(server, bad);
+        expect(res.status).toBe(401);
+      }
+      const denied = await drain(server, key, { eventType: 'Access.Denied' });
+      const forVictim = denied.events.filter((e) => e.Target.Id === victim.id);
+      expect(forVictim.length).toBe(1);
+    });
+
+    it('answers 429 with Retry-After over the per-key rate limit', async () => {
+      const limited = await startServer(testDb, { SIEM_RATE_LIMIT_PER_MINUTE: '3' });
+      try {
+        const k = (await buildKey(limited, await login(limited), { description: 'limited' })).key;
+        const statuses: number[] = [];
+        let retryAfter: string | null = null;
+        for (let i = 0; i < 5; i++) {
+          const res = await poll(limited, k, { limit: 1 });
+          statuses.push(res.status);
+          if (res.status === 429) {
+            retryAfter = res.headers.get('retry-after');
+            expect(res.body.Error).toBe('rate_limited');
+          }
+        }
+        expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+        expect(statuses.slice(3)).toEqual([429, 429]);
+        expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+        expect(Number(retryAfter)).toBeLessThanOrEqual(60);
+      } finally {
+        await limited.close();
+      }
+    });
+  });
+}
