@@ -33,7 +33,11 @@ export async function http<T = any>(
   return { status: res.status, headers: res.headers, body: parsed as T, text };
 }
 
-export async function login(server: TestServer | string, username = ADMIN.username, password = ADMIN.password) {
+export async function login(
+  server: TestServer | string,
+  username = ADMIN.username,
+  password = ADMIN.password,
+) {
   const res = await http(server, 'POST', '/api/auth/login', { body: { username, password } });
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`);
   const setCookie = res.headers.get('set-cookie') ?? '';

@@ -102,7 +102,13 @@ for (const kind of STORES) {
     it('orders events by timestamp across tables and follows the cursor without gap or duplicate', async () => {
       const start = await drain(server, key);
       const base = Date.UTC(2030, 0, 1);
-      const types: EventType[] = ['Login.Failure', 'Access.Object', 'Access.Denied', 'AdminAction', 'Login.Success'];
+      const types: EventType[] = [
+        'Login.Failure',
+        'Access.Object',
+        'Access.Denied',
+        'AdminAction',
+        'Login.Success',
+      ];
       // Interleaved tables, several in the same millisecond, the LogsLogin rows committed after the
       // others: commit order across tables differs from timestamp order.
       const specs = Array.from({ length: 120 }, (_, i) => ({
@@ -110,8 +116,14 @@ for (const kind of STORES) {
         at: base + Math.floor(i / 3),
         name: `e${i}`,
       }));
-      await writeEvents(server, specs.filter((s) => !s.type.startsWith('Login.')));
-      await writeEvents(server, specs.filter((s) => s.type.startsWith('Login.')));
+      await writeEvents(
+        server,
+        specs.filter((s) => !s.type.startsWith('Login.')),
+      );
+      await writeEvents(
+        server,
+        specs.filter((s) => s.type.startsWith('Login.')),
+      );
       const seen: Array<Record<string, any>> = [];
       let cursor = start.cursor;
       for (;;) {
@@ -174,7 +186,11 @@ for (const kind of STORES) {
       const polls = await poll(server, key, { eventType: 'Audit.SiemPoll' });
       expect(polls.body.Events.length).toBeGreaterThan(3);
       const rec = polls.body.Events[0]!;
-      expect(rec).toMatchObject({ SourceTable: 'LogsSiemPoll', Category: 'Audit', Target: { Type: 'SiemFeed' } });
+      expect(rec).toMatchObject({
+        SourceTable: 'LogsSiemPoll',
+        Category: 'Audit',
+        Target: { Type: 'SiemFeed' },
+      });
       expect(Object.keys(rec.Details)).toEqual(
         expect.arrayContaining(['siemKeyId', 'eventCount', 'durationMs', 'cursorIn', 'cursorOut', 'filter']),
       );
@@ -187,7 +203,12 @@ for (const kind of STORES) {
         { type: 'Access.Object', at: day, name: 'at' },
         { type: 'Login.Failure', at: day + 3_600_000, name: 'later' },
       ]);
-      for (const since of ['2031-06-15T00:00:00Z', '2031-06-15T02:00:00+02:00', '2031-06-15T00:00:00', '2031-06-15']) {
+      for (const since of [
+        '2031-06-15T00:00:00Z',
+        '2031-06-15T02:00:00+02:00',
+        '2031-06-15T00:00:00',
+        '2031-06-15',
+      ]) {
         const { events } = await drain(server, key, { since, limit: 1 });
         const names = events.map((e) => e.Details.n).filter(Boolean);
         expect(names, since).toEqual(['at', 'later']);
@@ -202,7 +223,11 @@ for (const kind of STORES) {
     it('answers a sparse filter over a backlog in bounded pages with HasMore', async () => {
       const { cursor } = await drain(server, key);
       const at = Date.now();
-      const many = Array.from({ length: SCAN_BUDGET + 500 }, (_, i) => ({ type: 'Access.Object' as EventType, at, name: `bulk${i}` }));
+      const many = Array.from({ length: SCAN_BUDGET + 500 }, (_, i) => ({
+        type: 'Access.Object' as EventType,
+        at,
+        name: `bulk${i}`,
+      }));
       many.push({ type: 'Login.Failure', at: at + 1, name: 'needle' });
       await writeEvents(server, many);
       const first = await poll(server, key, { cursor, eventType: 'Login.Failure' });
@@ -215,20 +240,26 @@ for (const kind of STORES) {
 
     it('gzips when asked', async () => {
       // node:http, not fetch: fetch would decompress silently and hide what the server sent.
-      const raw = await new Promise<{ status: number; encoding: string | undefined; bytes: Buffer }>((resolve, reject) => {
-        const req = nodeHttp.get(
-          `${server.url}/api/siem/events?limit=50`,
-          { headers: { authorization: `ApiKey ${key}`, 'accept-encoding': 'gzip' } },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () =>
-              resolve({ status: res.statusCode!, encoding: res.headers['content-encoding'], bytes: Buffer.concat(chunks) }),
-            );
-          },
-        );
-        req.on('error', reject);
-      });
+      const raw = await new Promise<{ status: number; encoding: string | undefined; bytes: Buffer }>(
+        (resolve, reject) => {
+          const req = nodeHttp.get(
+            `${server.url}/api/siem/events?limit=50`,
+            { headers: { authorization: `ApiKey ${key}`, 'accept-encoding': 'gzip' } },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.on('end', () =>
+                resolve({
+                  status: res.statusCode!,
+                  encoding: res.headers['content-encoding'],
+                  bytes: Buffer.concat(chunks),
+                }),
+              );
+            },
+          );
+          req.on('error', reject);
+        },
+      );
       expect(raw.status).toBe(200);
       expect(raw.encoding).toBe('gzip');
       const body = JSON.parse(zlib.gunzipSync(raw.bytes).toString('utf8'));
@@ -257,7 +288,11 @@ for (const kind of STORES) {
       const good = (await poll(server, key, { limit: 1 })).body.NextCursor;
       const truncated = good.slice(0, -3);
       const flipped = good.slice(0, 10) + (good[10] === 'A' ? 'B' : 'A') + good.slice(11);
-      const forged = encodeCursor({ since: null, positions: { LogsLogin: { txid: 0, id: 1 } } }, Buffer.alloc(32), 1);
+      const forged = encodeCursor(
+        { since: null, positions: { LogsLogin: { txid: 0, id: 1 } } },
+        Buffer.alloc(32),
+        1,
+      );
       const otherTenant = encodeCursor({ since: null, positions: {} }, server.ctx.cursorKey, 999);
       for (const cursor of [truncated, flipped, forged, otherTenant]) {
         const res = await poll(server, key, { cursor });
@@ -267,15 +302,28 @@ for (const kind of STORES) {
     });
 
     it('gives the same 401 for every key failure, with WWW-Authenticate', async () => {
-      const other = await buildKey(server, cookie, { description: 'elsewhere', allowedCidrs: '203.0.113.0/24' });
+      const other = await buildKey(server, cookie, {
+        description: 'elsewhere',
+        allowedCidrs: '203.0.113.0/24',
+      });
       const revoked = await buildKey(server, cookie, { description: 'to revoke' });
       await http(server, 'DELETE', `/api/admin/siem/keys/${revoked.id}`, { cookie });
       const [, , id, secret] = key.split('_');
       const wrongSecret = `itp_siem_${id}_${secret!.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))}`;
       const unknown = `itp_siem_0000000000000000_${'a'.repeat(64)}`;
       const bodies = new Set<string>();
-      for (const auth of [undefined, 'ApiKey', `ApiKey ${unknown}`, `ApiKey ${wrongSecret}`, `ApiKey ${revoked.key}`, `ApiKey ${other.key}`, `Basic ${key}`]) {
-        const res = await http(server, 'GET', '/api/siem/events', { headers: auth ? { authorization: auth } : {} });
+      for (const auth of [
+        undefined,
+        'ApiKey',
+        `ApiKey ${unknown}`,
+        `ApiKey ${wrongSecret}`,
+        `ApiKey ${revoked.key}`,
+        `ApiKey ${other.key}`,
+        `Basic ${key}`,
+      ]) {
+        const res = await http(server, 'GET', '/api/siem/events', {
+          headers: auth ? { authorization: auth } : {},
+        });
         expect(res.status, auth).toBe(401);
         expect(res.headers.get('www-authenticate')).toBe('ApiKey');
         bodies.add(res.text);

@@ -14,7 +14,7 @@ export default async function setup(): Promise<void> {
     throw new Error(
       `PostgreSQL is unreachable at ${adminDatabaseUrl()} (${(err as Error).message}). ` +
         'The PostgreSQL suite must run: start it with ' +
-        "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set TEST_DATABASE_URL.",
+        '`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set TEST_DATABASE_URL.',
     );
   } finally {
     await client.end().catch(() => undefined);
