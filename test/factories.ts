@@ -74,6 +74,8 @@ export async function buildKey(
 }
 
 export interface FeedPage {
+  Error?: string;
+  Message?: string;
   Events: Array<Record<string, any>>;
   NextCursor: string;
   HasMore: boolean;

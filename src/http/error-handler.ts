@@ -83,12 +83,10 @@ export function installErrorHandler(app: FastifyInstance): void {
       return sendError(reply, new AppError('invalid_request', 'request: malformed'));
     }
     request.log.error({ err: error }, 'unhandled error');
-    return reply
-      .status(500)
-      .send({
-        Error: 'internal_error',
-        Message: `Internal error; quote request id ${request.id} to the operator.`,
-      });
+    return reply.status(500).send({
+      Error: 'internal_error',
+      Message: `Internal error; quote request id ${request.id} to the operator.`,
+    });
   });
 
   app.setNotFoundHandler((request, reply) =>
