@@ -1,4 +1,5 @@
 /** Shared factories and HTTP helpers: everything goes over real HTTP to a running server. */
+import nodeHttp from 'node:http';
 import { ADMIN, type TestServer } from './harness.js';
 
 export interface HttpResult<T = any> {
@@ -113,4 +114,39 @@ export async function drain(
     if (!res.body.HasMore) return { events, cursor };
   }
   throw new Error('drain did not finish');
+}
+
+/** A request with headers fetch will not send as given (Host, X-Forwarded-For), over node:http. */
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  body: any;
+}> {
+  return new Promise((resolve, reject) => {
+    const req = nodeHttp.request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (options.body) req.write(options.body);
+    req.end();
+  });
 }
