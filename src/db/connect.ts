@@ -169,8 +169,10 @@ export function openDatabase(options: DatabaseOptions): Database {
       idleTimeoutMillis: 30000,
       types: pgTypes as pg.CustomTypesConfig,
     });
-    // An idle client losing its server must not crash the process; the next query reports it.
+    // A client losing its server (idle in the pool, or checked out between queries) must not crash
+    // the process with an unhandled 'error' event: the next query on it fails and is translated.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = new Kysely<DB>({ dialect: translatingDialect(new PostgresDialect({ pool })) });
     return {
       db,
