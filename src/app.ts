@@ -55,6 +55,16 @@ export const REDACTED_PATHS = [
   '*.key',
 ];
 
+/**
+ * Request log lines carry the path and the names of the query parameters, never their values: a key
+ * pasted into a query string by mistake must not reach the log. Headers are not logged at all.
+ */
+export const requestSerializer = (req: { method: string; url: string; ip?: string }) => {
+  const [path, query] = req.url.split('?', 2);
+  const names = query ? [...new URLSearchParams(query).keys()].map((k) => k.slice(0, 32)) : [];
+  return { method: req.method, path, queryParams: names, remoteAddress: req.ip };
+};
+
 export async function createContext(config: Config, database: Database, clock: Clock = systemClock) {
   const { db } = database;
   const userStore = createUserStore(db);
@@ -96,6 +106,7 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
       : {
           level: config.logLevel,
           redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+          serializers: { req: requestSerializer },
           ...(typeof options.logger === 'object' ? options.logger : {}),
         };
 
