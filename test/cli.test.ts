@@ -1,0 +1,140 @@
+/** The `itportal` command, run as a real process against each store, and its keys used over HTTP. */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drain, poll } from './factories.js';
+import { startServer, type TestServer } from './harness.js';
+import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
+
+const run = promisify(execFile);
+const BIN = path.resolve('bin/itportal.js');
+
+async function itportal(env: Record<string, string>, ...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(() => {
+  if (!fs.existsSync('dist/cli/index.js'))
+    throw new Error('dist/ is missing: run `npm run build` (npm test does it in pretest)');
+});
+
+for (const kind of STORES) {
+  describe(`itportal CLI on ${kind}`, () => {
+    let testDb: TestDatabase;
+    let server: TestServer;
+
+    beforeAll(async () => {
+      testDb = await createTestDatabase(kind);
+      const migrated = await itportal(testDb.env, 'migrate');
+      expect(migrated.code).toBe(0);
+      expect(migrated.stdout).toContain('0002-event-store');
+      server = await startServer(testDb);
+    });
+    afterAll(async () => {
+      await server?.close();
+      await testDb?.drop();
+    });
+
+    it('issues, lists and revokes a SIEM key that the server honours', async () => {
+      const issued = await itportal(
+        testDb.env,
+        'siem-key',
+        'issue',
+        '--description',
+        'from the CLI',
+        '--allowed-cidrs',
+        '127.0.0.1/32',
+        '--json',
+      );
+      expect(issued.code).toBe(0);
+      const key = JSON.parse(issued.stdout);
+      expect(key.key).toMatch(/^itp_siem_[0-9a-f]{16}_[0-9a-f]{64}$/);
+      expect((await poll(server, key.key, { limit: 1 })).status).toBe(200);
+
+      const list = await itportal(testDb.env, 'siem-key', 'list');
+      expect(list.stdout).toContain(key.id);
+      expect(list.stdout).toContain('active');
+      expect(list.stdout).not.toContain(key.key.split('_').pop());
+
+      const revoked = await itportal(testDb.env, 'siem-key', 'revoke', key.id);
+      expect(revoked.code).toBe(0);
+      expect((await poll(server, key.key, { limit: 1 })).status).toBe(401);
+
+      const reader = JSON.parse(
+        (await itportal(testDb.env, 'siem-key', 'issue', '--description', 'reader', '--json')).stdout,
+      );
+      const { events } = await drain(server, reader.key, { eventType: 'PolicyChange' });
+      const mine = events.filter((e) => e.Target.Id === key.id);
+      expect(mine.map((e) => e.Details.action)).toEqual(['siem_key.issued', 'siem_key.revoked']);
+      expect(mine[0]!.Actor.Username).toBe('cli');
+    });
+
+    it('creates users (password from a file, never a flag) and tenants', async () => {
+      const file = path.join(testDb.env.DATA_DIR!, 'pw');
+      fs.writeFileSync(file, 'a-long-cli-password\n');
+      const created = await itportal(
+        testDb.env,
+        'user',
+        'create',
+        '--username',
+        'carol',
+        '--role',
+        'member',
+        '--password-file',
+        file,
+      );
+      expect(created.code).toBe(0);
+      expect(created.stdout).not.toContain('a-long-cli-password');
+      const login = await fetch(`${server.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'carol', password: 'a-long-cli-password' }),
+      });
+      expect(login.status).toBe(200);
+      const tenant = await itportal(
+        testDb.env,
+        'tenant',
+        'create',
+        '--name',
+        'Acme',
+        '--host',
+        `acme-${kind}.example.test`,
+      );
+      expect(tenant.code).toBe(0);
+      expect(tenant.stdout).toContain(`acme-${kind}.example.test`);
+    });
+
+    it('explains bad usage with a non-zero exit and no stack trace', async () => {
+      for (const args of [
+        ['nope'],
+        ['siem-key', 'issue'],
+        ['siem-key', 'issue', '--description', 'x', '--allowed-cidrs', '999.0.0.0/8'],
+        ['siem-key', 'revoke', 'ffffffffffffffff'],
+      ]) {
+        const res = await itportal(testDb.env, ...args);
+        expect(res.code, args.join(' ')).not.toBe(0);
+        expect(res.stderr).not.toMatch(/\n\s+at /);
+      }
+      const bad = await itportal(
+        testDb.env,
+        'siem-key',
+        'issue',
+        '--description',
+        'x',
+        '--allowed-cidrs',
+        '999.0.0.0/8',
+      );
+      expect(bad.stderr).toContain('999.0.0.0/8');
+    });
+  });
+}
