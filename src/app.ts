@@ -6,6 +6,7 @@ import compress from '@fastify/compress';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { AppContext, Clock } from './app-context.js';
@@ -114,18 +115,23 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
     logger,
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: 64 * 1024,
-    ajv: {
-      customOptions: {
-        removeAdditional: false,
-        coerceTypes: 'array',
-        useDefaults: true,
-        allErrors: false,
-        verbose: true,
-      },
-    },
     requestIdHeader: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onClose', close);
+  // Query strings and path parameters arrive as text and are coerced (limit=50 → 50); JSON bodies are
+  // not: {"description": 12345} is a 400, not the string "12345". Unknown keys are refused, not dropped.
+  const ajvOptions = {
+    removeAdditional: false,
+    useDefaults: true,
+    allErrors: false,
+    verbose: true,
+    strict: false,
+  } as const;
+  const bodyAjv = new Ajv({ ...ajvOptions, coerceTypes: false });
+  const textAjv = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyAjv : textAjv).compile(schema),
+  );
 
   installErrorHandler(app);
   await app.register(cookie);

@@ -66,7 +66,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (error.validation) {
       const errors = error.validation as AjvError[];
       const field = errors[0]?.instancePath.replace(/^\//, '') ?? '';
-      const specific = `invalid_${field.toLowerCase()}`;
+      const specific = `invalid_${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
       const code: ErrorCode =
         error.validationContext === 'querystring' && specific in ERROR_CODES
           ? (specific as ErrorCode)

@@ -91,7 +91,7 @@ export function auditRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsync
             403: ErrorBody,
           },
         },
-        preHandler: guards.requireAdmin,
+        onRequest: guards.requireAdmin,
       },
       async (request) => {
         const q = request.query;

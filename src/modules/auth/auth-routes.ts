@@ -42,7 +42,7 @@ export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
           summary: 'End the session',
           response: { 204: Type.Null(), 401: ErrorBody },
         },
-        preHandler: guards.requireUser,
+        onRequest: guards.requireUser,
       },
       async (request, reply) => {
         await ctx.auth.logout({
@@ -60,7 +60,7 @@ export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
       '/api/me',
       {
         schema: { tags: ['auth'], summary: 'Who am I', response: { 200: Me, 401: ErrorBody } },
-        preHandler: guards.requireUser,
+        onRequest: guards.requireUser,
       },
       async (request) => {
         const u = request.user!;

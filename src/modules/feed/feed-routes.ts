@@ -63,6 +63,13 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           }
           request.siemKey = result.key;
         },
+        preValidation: async (request) => {
+          // The schema coerces text to integers; only plain decimal digits are a limit (not 0x10, 1e3, " 5").
+          const raw = (request.query as Record<string, unknown>).limit;
+          if (typeof raw === 'string' && !/^[0-9]{1,5}$/.test(raw)) {
+            throw new AppError('invalid_limit', 'limit: must be an integer from 1 to 5000');
+          }
+        },
       },
       async (request) => {
         const started = performance.now();

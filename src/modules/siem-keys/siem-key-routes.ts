@@ -33,7 +33,7 @@ export function siemKeyRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsy
           summary: 'SIEM keys (never the secret) with last use',
           response: { 200: Type.Array(SiemKeySchema), ...errors },
         },
-        preHandler: guards.requireAdmin,
+        onRequest: guards.requireAdmin,
       },
       async (request) => ctx.siemKeys.listSiemKeys(request.tenantId),
     );
@@ -47,7 +47,7 @@ export function siemKeyRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsy
           body: IssueKeyBody,
           response: { 201: IssuedKeySchema, ...errors },
         },
-        preHandler: guards.requireAdmin,
+        onRequest: guards.requireAdmin,
       },
       async (request, reply) => {
         const issued = await ctx.siemKeys.issueSiemKey({
@@ -69,7 +69,7 @@ export function siemKeyRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsy
           params: KeyIdParams,
           response: { 200: SiemKeySchema, ...errors },
         },
-        preHandler: guards.requireAdmin,
+        onRequest: guards.requireAdmin,
       },
       async (request) =>
         ctx.siemKeys.revokeSiemKey({
@@ -89,7 +89,7 @@ export function siemKeyRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsy
           querystring: PollsQuery,
           response: { 200: Type.Array(PollRecordSchema), ...errors },
         },
-        preHandler: guards.requireAdmin,
+        onRequest: guards.requireAdmin,
       },
       async (request) =>
         ctx.siemKeys.listPolls(request.tenantId, request.params.id, request.query.limit ?? 100),
