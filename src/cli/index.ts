@@ -4,6 +4,7 @@ import { isAppError } from '../errors.js';
 import { migrate } from './migrate.js';
 import { serve } from './serve.js';
 import { siemKey } from './siem-key.js';
+import { siem } from './siem-pull.js';
 import { tenant } from './tenant.js';
 import { user } from './user.js';
 
@@ -16,6 +17,7 @@ const HELP = `itportal — IT Portal audit trail and SIEM feed
   itportal siem-key issue --description D [--allowed-cidrs C] [--tenant ID] [--json]
   itportal siem-key list [--tenant ID] [--json]
   itportal siem-key revoke KEY_ID [--tenant ID]
+  itportal siem pull --url URL --key-file F --out FILE [--once] ...  (reference SIEM client; --help)
 
 Configuration comes from the environment (DATABASE_URL, DATA_DIR, ...): see README.md.`;
 
@@ -33,6 +35,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return await user(rest);
       case 'siem-key':
         return await siemKey(rest);
+      case 'siem':
+        return await siem(rest);
       case undefined:
       case 'help':
       case '--help':
