@@ -26,6 +26,14 @@ import { feedRoutes } from './modules/feed/feed-routes.js';
 import { createFeedService } from './modules/feed/feed-service.js';
 import { createFeedStore } from './modules/feed/feed-store.js';
 import { createMetrics } from './modules/ops/metrics.js';
+import { createDataCrypto, loadDataKey } from './crypto/data-crypto.js';
+import { resourceRoutes } from './modules/resources/resource-routes.js';
+import { createResourceService } from './modules/resources/resource-service.js';
+import { createResourceStore } from './modules/resources/resource-store.js';
+import { settingsRoutes } from './modules/settings/settings-routes.js';
+import { createSettingsService } from './modules/settings/settings-service.js';
+import { createSettingsStore } from './modules/settings/settings-store.js';
+import { userRoutes } from './modules/users/user-routes.js';
 import { opsRoutes } from './modules/ops/ops-routes.js';
 import { createDbRateLimiter, createRedisRateLimiter } from './modules/siem-keys/rate-limit.js';
 import { siemKeyRoutes } from './modules/siem-keys/siem-key-routes.js';
@@ -54,6 +62,9 @@ export const REDACTED_PATHS = [
   '*.password',
   'key',
   '*.key',
+  '*.newPassword',
+  '*.currentPassword',
+  '*.totp',
 ];
 
 /**
@@ -73,17 +84,36 @@ export async function createContext(config: Config, database: Database, clock: C
     ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true })
     : null;
   redis?.on('error', () => undefined);
+  const dataCrypto = createDataCrypto(loadDataKey(config.dataKey, config.dataDir));
+  const settings = createSettingsService({ db, store: createSettingsStore(db), users: userStore, clock });
   const ctx: AppContext = {
     config,
     database,
     clock,
     metrics: createMetrics(),
     tenants: createTenantStore(db),
-    users: createUserService({ db, store: userStore, clock }),
+    users: createUserService({
+      db,
+      store: userStore,
+      clock,
+      crypto: dataCrypto,
+      passwordPolicy: (tenantId) => settings.getSetting(tenantId, 'password-policy'),
+    }),
+    settings,
+    resources: createResourceService({
+      db,
+      store: createResourceStore(db),
+      settings,
+      crypto: dataCrypto,
+      clock,
+    }),
+    dataCrypto,
     auth: createAuthService({
       db,
       store: createAuthStore(db),
       users: userStore,
+      settings,
+      crypto: dataCrypto,
       clock,
       sessionTtlMs: config.sessionTtlMinutes * 60_000,
     }),
@@ -164,5 +194,8 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
   await app.register(siemKeyRoutes(ctx, guards));
   await app.register(auditRoutes(ctx, guards));
   await app.register(feedRoutes(ctx));
+  await app.register(settingsRoutes(ctx, guards));
+  await app.register(resourceRoutes(ctx, guards));
+  await app.register(userRoutes(ctx, guards));
   return { app, ctx };
 }

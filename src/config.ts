@@ -23,6 +23,8 @@ export interface Config {
   sessionTtlMinutes: number;
   /** Mark the session cookie `Secure` (set when served over HTTPS). */
   cookieSecure: boolean;
+  /** Base64 32-byte key for secrets at rest; when unset, `<dataDir>/data.key` (generated). */
+  dataKey: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -76,5 +78,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     siemRateLimitPerMinute: integer(env, 'SIEM_RATE_LIMIT_PER_MINUTE', 120, 1, 100000),
     sessionTtlMinutes: integer(env, 'SESSION_TTL_MINUTES', 480, 1, 525600),
     cookieSecure: env.COOKIE_SECURE === 'true' || env.COOKIE_SECURE === '1',
+    dataKey: env.DATA_KEY?.trim() || undefined,
   };
 }

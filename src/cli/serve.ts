@@ -1,19 +1,11 @@
 /** `itportal serve` (and `npm start`): migrate, make sure a first admin exists, listen. */
 import { buildApp } from '../app.js';
-import { systemClock } from '../app-context.js';
-import { createUserService } from '../modules/users/user-service.js';
-import { createUserStore } from '../modules/users/user-store.js';
 import { openMigrated } from './shared.js';
 
 export async function serve(): Promise<number> {
   const { config, database, defaultTenantId } = await openMigrated();
-  const users = createUserService({
-    db: database.db,
-    store: createUserStore(database.db),
-    clock: systemClock,
-  });
-  const admin = await users.ensureFirstAdmin(defaultTenantId, config.adminUsername, config.adminPassword);
-  const { app } = await buildApp({ config, database });
+  const { app, ctx } = await buildApp({ config, database });
+  const admin = await ctx.users.ensureFirstAdmin(defaultTenantId, config.adminUsername, config.adminPassword);
   const address = await app.listen({ port: config.port, host: config.host });
   const shown = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
   // Printed to the terminal once, never to the log stream.

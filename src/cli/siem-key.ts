@@ -1,8 +1,6 @@
 /** `itportal siem-key issue|list|revoke`: the same service as the admin API, recorded as PolicyChange. */
 import { parseArgs } from 'node:util';
-import { systemClock } from '../app-context.js';
-import { createSiemKeyService } from '../modules/siem-keys/siem-key-service.js';
-import { createSiemKeyStore } from '../modules/siem-keys/siem-key-store.js';
+import { createContext } from '../app.js';
 import { CLI_ACTOR, openMigrated, tenantOption } from './shared.js';
 
 const USAGE = `usage:
@@ -26,14 +24,11 @@ export async function siemKey(args: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
     },
   });
-  const { database, defaultTenantId } = await openMigrated();
+  const { config, database, defaultTenantId } = await openMigrated();
+  const { ctx, close } = await createContext(config, database);
   try {
     const tenantId = tenantOption(values.tenant, defaultTenantId);
-    const keys = createSiemKeyService({
-      db: database.db,
-      store: createSiemKeyStore(database.db),
-      clock: systemClock,
-    });
+    const keys = ctx.siemKeys;
     if (action === 'issue') {
       if (!values.description) {
         console.error('itportal siem-key issue: --description is required');
@@ -80,6 +75,7 @@ export async function siemKey(args: string[]): Promise<number> {
     console.log(`key ${revoked.id} ${revoked.status} at ${revoked.revokedAt}`);
     return 0;
   } finally {
+    await close();
     await database.close();
   }
 }

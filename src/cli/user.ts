@@ -5,10 +5,8 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { systemClock } from '../app-context.js';
+import { createContext } from '../app.js';
 import { generatePassword } from '../modules/auth/password.js';
-import { createUserService } from '../modules/users/user-service.js';
-import { createUserStore } from '../modules/users/user-store.js';
 import { CLI_ACTOR, openMigrated, tenantOption } from './shared.js';
 
 export async function user(args: string[]): Promise<number> {
@@ -40,14 +38,10 @@ export async function user(args: string[]): Promise<number> {
     ? fs.readFileSync(values['password-file'], 'utf8').trim()
     : undefined;
   const password = fromFile ?? process.env.ITPORTAL_PASSWORD ?? generatePassword();
-  const { database, defaultTenantId } = await openMigrated();
+  const { config, database, defaultTenantId } = await openMigrated();
+  const { ctx, close } = await createContext(config, database);
   try {
-    const users = createUserService({
-      db: database.db,
-      store: createUserStore(database.db),
-      clock: systemClock,
-    });
-    const created = await users.createUser({
+    const created = await ctx.users.createUser({
       tenantId: tenantOption(values.tenant, defaultTenantId),
       username: values.username,
       password,
@@ -59,6 +53,7 @@ export async function user(args: string[]): Promise<number> {
       console.log(`generated password (shown once): ${password}`);
     return 0;
   } finally {
+    await close();
     await database.close();
   }
 }

@@ -24,6 +24,12 @@ export interface UsersTable {
   password_hash: string;
   role: 'admin' | 'member';
   created_at: number;
+  failed_logins: Generated<number>;
+  locked_until: number | null;
+  /** TOTP secret, encrypted with the data key (see modules/resources/data-crypto.ts). */
+  totp_secret: string | null;
+  /** A secret being enrolled, not yet confirmed by a code. Encrypted likewise. */
+  totp_pending_secret: string | null;
 }
 
 export interface SessionsTable {
@@ -95,7 +101,50 @@ export interface LogsAdminTable extends EventColumns {
   message: string | null;
 }
 
+export interface CompaniesTable {
+  id: Generated<number>;
+  tenant_id: number;
+  name: string;
+  created_by: number | null;
+  created_at: number;
+}
+
+export interface DocumentsTable {
+  id: Generated<number>;
+  tenant_id: number;
+  company_id: number;
+  title: string;
+  body: string;
+  created_by: number | null;
+  created_at: number;
+}
+
+export interface CredentialsTable {
+  id: Generated<number>;
+  tenant_id: number;
+  company_id: number;
+  name: string;
+  username: string;
+  url: string | null;
+  /** AES-256-GCM ciphertext of the stored password. */
+  secret_ciphertext: string;
+  created_by: number | null;
+  created_at: number;
+}
+
+export interface TenantSettingsTable {
+  tenant_id: number;
+  name: string;
+  /** JSON document. */
+  value: string;
+  updated_at: number;
+}
+
 export interface DB {
+  companies: CompaniesTable;
+  documents: DocumentsTable;
+  credentials: CredentialsTable;
+  tenant_settings: TenantSettingsTable;
   tenants: TenantsTable;
   tenant_hosts: TenantHostsTable;
   users: UsersTable;

@@ -8,7 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.js';
 import { AppError } from '../errors.js';
 import type { SessionUser } from '../modules/auth/auth-store.js';
-import { normalizeIp } from './ip.js';
+import { appendEvent } from '../modules/audit/audit-store.js';
+import { ipPermitted } from '../modules/settings/settings-service.js';
+import { ipInCidrs, normalizeIp } from './ip.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,7 +21,10 @@ declare module 'fastify' {
   }
 }
 
-export function installRequestContext(app: FastifyInstance, ctx: Pick<AppContext, 'tenants'>): void {
+export function installRequestContext(
+  app: FastifyInstance,
+  ctx: Pick<AppContext, 'tenants' | 'settings' | 'rateLimiter' | 'database' | 'clock'>,
+): void {
   app.decorateRequest('tenantId', 0);
   app.decorateRequest('clientIp', '');
   app.decorateRequest('user', null);
@@ -32,5 +37,41 @@ export function installRequestContext(app: FastifyInstance, ctx: Pick<AppContext
     const tenantId = await ctx.tenants.resolveTenantId(request.hostname);
     if (tenantId === null) throw new AppError('not_found', 'no portal is configured for this host name');
     request.tenantId = tenantId;
+    // The tenant's IP allow/block lists, before anything else the request would do.
+    const lists = await ctx.settings.getSetting(tenantId, 'ip-access');
+    if (!ipPermitted(request.clientIp, lists)) {
+      const now = ctx.clock.now();
+      // One Access.Denied per address per minute; a flood from a blocked address cannot flood the log.
+      const hit = await ctx.rateLimiter.hit(tenantId, `ip-denied:${request.clientIp}`, now);
+      if (hit.count === 1) {
+        await appendEvent(
+          ctx.database.db,
+          tenantId,
+          {
+            eventType: 'Access.Denied',
+            outcome: 'denied',
+            actor: {
+              userId: null,
+              username: null,
+              ip: request.clientIp,
+              userAgent: request.headers['user-agent'] ?? null,
+            },
+            target: {
+              type: 'IpRange',
+              id: null,
+              name: `${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`,
+            },
+            details: {
+              reason:
+                lists.block.length > 0 && ipInCidrs(request.clientIp, lists.block)
+                  ? 'ip_blocked'
+                  : 'ip_not_allowed',
+            },
+          },
+          now,
+        );
+      }
+      throw new AppError('forbidden', "your address is not allowed by this portal's IP access list");
+    }
   });
 }

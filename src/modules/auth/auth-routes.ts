@@ -27,6 +27,7 @@ export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
           tenantId: request.tenantId,
           username: request.body.username,
           password: request.body.password,
+          totp: request.body.totp,
           client: { ip: request.clientIp, userAgent: request.headers['user-agent'] ?? null },
         });
         reply.setCookie(SESSION_COOKIE, sessionId, { ...cookieOptions, expires: new Date(expiresAt) });

@@ -2,11 +2,14 @@
  * Password login, sessions and logout. Each outcome is recorded in the same transaction as the
  * session change: Login.Success with the new session, Login.Failure alone, Login.Logout with the delete.
  */
-import crypto from 'node:crypto';
+import crypto_ from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
 import { appendEvent } from '../audit/audit-store.js';
+import type { DataCrypto } from '../../crypto/data-crypto.js';
+import type { SettingsService } from '../settings/settings-service.js';
+import { TOTP_PURPOSE, totpFor } from '../users/user-service.js';
 import type { UserStore } from '../users/user-store.js';
 import type { AuthStore, SessionUser } from './auth-store.js';
 import { dummyPasswordHash, verifyPassword } from './password.js';
@@ -17,51 +20,104 @@ export interface ClientInfo {
 }
 
 export function hashSessionId(sessionId: string): string {
-  return crypto.createHash('sha256').update(sessionId).digest('hex');
+  return crypto_.createHash('sha256').update(sessionId).digest('hex');
 }
 
 export const INVALID_CREDENTIALS = 'username or password is incorrect';
+
+/**
+ * What a refused login says. Unknown user, wrong password and locked account all say the same, so
+ * the answer tells an attacker nothing; the TOTP messages come only after a correct password.
+ */
+const FAILURE_MESSAGES: Record<string, string> = {
+  totp_required: 'totp: this account needs the six-digit code from its authenticator app',
+  bad_totp: 'totp: the code is not valid; check the authenticator app and its clock',
+  mfa_not_enrolled: 'this portal requires MFA and this account has no TOTP enrolled; ask an administrator',
+};
 
 export function createAuthService(deps: {
   db: Kysely<DB>;
   store: AuthStore;
   users: UserStore;
+  settings: Pick<SettingsService, 'getSetting'>;
+  crypto: DataCrypto;
   clock: { now(): number };
   sessionTtlMs: number;
 }) {
-  const { db, store, users, clock, sessionTtlMs } = deps;
+  const { db, store, users, settings, crypto, clock, sessionTtlMs } = deps;
 
   async function login(input: {
     tenantId: number;
     username: string;
     password: string;
+    totp?: string | undefined;
     client: ClientInfo;
   }): Promise<{ sessionId: string; user: SessionUser; expiresAt: number }> {
     const user = await users.findByUsername(input.tenantId, input.username);
-    const ok = await verifyPassword(input.password, user?.password_hash ?? (await dummyPasswordHash()));
+    // Always verify (against a dummy hash when there is no such user), so timing does not tell.
+    const passwordOk = await verifyPassword(
+      input.password,
+      user?.password_hash ?? (await dummyPasswordHash()),
+    );
     const now = clock.now();
-    if (!user || !ok) {
-      await appendEvent(
-        db,
-        input.tenantId,
-        {
-          eventType: 'Login.Failure',
-          outcome: 'failure',
-          actor: { userId: user ? user.id : null, username: input.username.slice(0, 200), ...input.client },
-          target: { type: 'Session' },
-          details: { logType: 'LOGIN', reason: user ? 'bad_password' : 'unknown_user' },
-        },
-        now,
-      );
-      throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
+    const policy = await settings.getSetting(input.tenantId, 'password-policy');
+    const mfa = await settings.getSetting(input.tenantId, 'mfa');
+    let reason: string | null = null;
+    if (!user) reason = 'unknown_user';
+    else if (user.locked_until !== null && user.locked_until > now) reason = 'locked_out';
+    else if (!passwordOk) reason = 'bad_password';
+    else if (user.totp_secret) {
+      const secret = crypto.decrypt(user.totp_secret, input.tenantId, TOTP_PURPOSE);
+      if (!input.totp) reason = 'totp_required';
+      else if (
+        totpFor(secret, user.username).validate({ token: input.totp, window: 1, timestamp: now }) === null
+      ) {
+        reason = 'bad_totp';
+      }
+    } else if (mfa.mode === 'required') reason = 'mfa_not_enrolled';
+
+    if (reason) {
+      await db.transaction().execute(async (trx) => {
+        const details: Record<string, unknown> = { logType: 'LOGIN', reason };
+        if (user && (reason === 'bad_password' || reason === 'bad_totp')) {
+          const failed = user.failed_logins + 1;
+          const lock = policy.lockoutThreshold > 0 && failed >= policy.lockoutThreshold;
+          const lockedUntil = lock ? now + policy.lockoutMinutes * 60_000 : null;
+          await users.update(trx, input.tenantId, user.id, {
+            failed_logins: lock ? 0 : failed,
+            locked_until: lockedUntil,
+          });
+          details.failedAttempts = failed;
+          if (lockedUntil) details.lockedUntil = new Date(lockedUntil).toISOString();
+        }
+        if (reason === 'locked_out' && user?.locked_until)
+          details.lockedUntil = new Date(user.locked_until).toISOString();
+        await appendEvent(
+          trx,
+          input.tenantId,
+          {
+            eventType: 'Login.Failure',
+            outcome: 'failure',
+            actor: { userId: user ? user.id : null, username: input.username.slice(0, 200), ...input.client },
+            target: { type: 'Session' },
+            details,
+          },
+          now,
+        );
+      });
+      throw new AppError('invalid_credentials', FAILURE_MESSAGES[reason] ?? INVALID_CREDENTIALS);
     }
-    const sessionId = crypto.randomBytes(32).toString('base64url');
+    const found = user!;
+    const sessionId = crypto_.randomBytes(32).toString('base64url');
     const expiresAt = now + sessionTtlMs;
     await db.transaction().execute(async (trx) => {
+      if (found.failed_logins !== 0 || found.locked_until !== null) {
+        await users.update(trx, input.tenantId, found.id, { failed_logins: 0, locked_until: null });
+      }
       await store.insertSession(trx, {
         idHash: hashSessionId(sessionId),
         tenantId: input.tenantId,
-        userId: user.id,
+        userId: found.id,
         now,
         expiresAt,
       });
@@ -71,9 +127,9 @@ export function createAuthService(deps: {
         {
           eventType: 'Login.Success',
           outcome: 'success',
-          actor: { userId: user.id, username: user.username, ...input.client },
+          actor: { userId: found.id, username: found.username, ...input.client },
           target: { type: 'Session' },
-          details: { logType: 'LOGIN', method: 'password' },
+          details: { logType: 'LOGIN', method: found.totp_secret ? 'password+totp' : 'password' },
         },
         now,
       );
@@ -81,7 +137,7 @@ export function createAuthService(deps: {
     return {
       sessionId,
       expiresAt,
-      user: { userId: user.id, username: user.username, role: user.role, tenantId: input.tenantId },
+      user: { userId: found.id, username: found.username, role: found.role, tenantId: input.tenantId },
     };
   }
 

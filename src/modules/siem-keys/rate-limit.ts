@@ -9,6 +9,8 @@ import { AppError } from '../../errors.js';
 
 export interface RateDecision {
   allowed: boolean;
+  /** Hits in the current window, this one included. */
+  count: number;
   retryAfterSeconds: number;
 }
 
@@ -21,6 +23,7 @@ const WINDOW_MS = 60_000;
 function decide(count: number, limit: number, windowStart: number, now: number): RateDecision {
   return {
     allowed: count <= limit,
+    count,
     retryAfterSeconds: Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000)),
   };
 }

@@ -1,31 +1,96 @@
-/** Users and roles. Creating a user is an AdminAction recorded in the same transaction. */
+/**
+ * Users and roles. Creating a user, changing a role or a password, and TOTP enrolment are AdminAction
+ * events recorded in the same transaction as the change; Details never carry a password or secret.
+ * Password length follows the tenant's password policy.
+ */
+import * as OTPAuth from 'otpauth';
+import QRCode from 'qrcode';
 import type { Kysely } from 'kysely';
+import type { DataCrypto } from '../../crypto/data-crypto.js';
 import type { DB } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
 import { appendEvent, type Actor } from '../audit/audit-store.js';
-import { generatePassword, hashPassword } from '../auth/password.js';
-import type { UserStore } from './user-store.js';
+import { generatePassword, hashPassword, verifyPassword } from '../auth/password.js';
+import type { PasswordPolicy } from '../settings/settings-schema.js';
+import type { UserRow, UserStore } from './user-store.js';
 
 export type Role = 'admin' | 'member';
-export const MIN_PASSWORD_LENGTH = 12;
 const USERNAME = /^[A-Za-z0-9._@-]{1,64}$/;
+export const TOTP_PURPOSE = 'totp';
 
 export interface UserView {
   id: number;
   username: string;
   role: Role;
+  totpEnabled: boolean;
+  lockedUntil: string | null;
   createdAt: string;
 }
 
-export function createUserService({
-  db,
-  store,
-  clock,
-}: {
+export function presentUser(u: UserRow): UserView {
+  return {
+    id: u.id,
+    username: u.username,
+    role: u.role,
+    totpEnabled: u.totp_secret !== null,
+    lockedUntil:
+      u.locked_until && u.locked_until > Date.now() ? new Date(u.locked_until).toISOString() : null,
+    createdAt: new Date(u.created_at).toISOString(),
+  };
+}
+
+export function totpFor(secret: string, username: string): OTPAuth.TOTP {
+  return new OTPAuth.TOTP({
+    issuer: 'IT Portal',
+    label: username,
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+    secret: OTPAuth.Secret.fromBase32(secret),
+  });
+}
+
+export function createUserService(deps: {
   db: Kysely<DB>;
   store: UserStore;
   clock: { now(): number };
+  passwordPolicy: (tenantId: number) => Promise<PasswordPolicy>;
+  crypto: DataCrypto;
 }) {
+  const { db, store, clock, passwordPolicy, crypto } = deps;
+
+  async function checkPassword(tenantId: number, password: string, field = 'password') {
+    const { minLength } = await passwordPolicy(tenantId);
+    if (password.length < minLength || password.length > 1024) {
+      throw new AppError(
+        'invalid_request',
+        `${field}: must be ${minLength} to 1024 characters (password policy)`,
+      );
+    }
+  }
+
+  async function record(
+    trx: Kysely<DB>,
+    tenantId: number,
+    actor: Actor,
+    user: { id: number; username: string },
+    details: Record<string, unknown>,
+    now: number,
+  ) {
+    await appendEvent(
+      trx,
+      tenantId,
+      {
+        eventType: 'AdminAction',
+        outcome: 'success',
+        actor,
+        target: { type: 'User', id: user.id, name: user.username },
+        details,
+      },
+      now,
+    );
+  }
+
   async function createUser(input: {
     tenantId: number;
     username: string;
@@ -36,12 +101,9 @@ export function createUserService({
     if (!USERNAME.test(input.username)) {
       throw new AppError('invalid_request', 'username: 1 to 64 characters of letters, digits and . _ @ -');
     }
-    if (input.password.length < MIN_PASSWORD_LENGTH || input.password.length > 1024) {
-      throw new AppError('invalid_request', `password: ${MIN_PASSWORD_LENGTH} to 1024 characters`);
-    }
-    if (input.role !== 'admin' && input.role !== 'member') {
+    if (input.role !== 'admin' && input.role !== 'member')
       throw new AppError('invalid_request', 'role: admin or member');
-    }
+    await checkPassword(input.tenantId, input.password);
     if (await store.findByUsername(input.tenantId, input.username)) {
       throw new AppError('conflict', `username: ${input.username} already exists`);
     }
@@ -49,21 +111,154 @@ export function createUserService({
     const now = clock.now();
     const id = await db.transaction().execute(async (trx) => {
       const userId = await store.insert(trx, { ...input, passwordHash, now });
-      await appendEvent(
+      await record(
         trx,
         input.tenantId,
+        input.actor,
+        { id: userId, username: input.username },
         {
-          eventType: 'AdminAction',
-          outcome: 'success',
-          actor: input.actor,
-          target: { type: 'User', id: userId, name: input.username },
-          details: { action: 'user.created', after: { username: input.username, role: input.role } },
+          action: 'user.created',
+          before: null,
+          after: { username: input.username, role: input.role },
         },
         now,
       );
       return userId;
     });
-    return { id, username: input.username, role: input.role, createdAt: new Date(now).toISOString() };
+    return presentUser((await store.findById(input.tenantId, id))!);
+  }
+
+  async function listUsers(tenantId: number): Promise<UserView[]> {
+    return (await store.list(tenantId)).map(presentUser);
+  }
+
+  /** Role change, password reset, TOTP reset or unlock, by an administrator. */
+  async function updateUser(input: {
+    tenantId: number;
+    id: number;
+    actor: Actor;
+    role?: Role;
+    password?: string;
+    resetTotp?: boolean;
+    unlock?: boolean;
+  }): Promise<UserView> {
+    const user = await store.findById(input.tenantId, input.id);
+    if (!user) throw new AppError('not_found', `user ${input.id} not found`);
+    if (input.password !== undefined) await checkPassword(input.tenantId, input.password);
+    const passwordHash = input.password !== undefined ? await hashPassword(input.password) : undefined;
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      if (
+        input.role === 'member' &&
+        user.role === 'admin' &&
+        (await store.countAdmins(input.tenantId, trx)) <= 1
+      ) {
+        throw new AppError('invalid_request', 'role: refused, this is the last administrator of the portal');
+      }
+      const changes: Parameters<UserStore['update']>[3] = {};
+      const before: Record<string, unknown> = {};
+      const after: Record<string, unknown> = {};
+      if (input.role !== undefined && input.role !== user.role) {
+        changes.role = input.role;
+        before.role = user.role;
+        after.role = input.role;
+      }
+      if (passwordHash) {
+        changes.password_hash = passwordHash;
+        after.passwordChanged = true;
+      }
+      if (input.resetTotp) {
+        changes.totp_secret = null;
+        changes.totp_pending_secret = null;
+        before.totpEnabled = user.totp_secret !== null;
+        after.totpEnabled = false;
+      }
+      if (input.unlock) {
+        changes.failed_logins = 0;
+        changes.locked_until = null;
+        after.unlocked = true;
+      }
+      if (Object.keys(changes).length === 0) return;
+      await store.update(trx, input.tenantId, input.id, changes);
+      await record(trx, input.tenantId, input.actor, user, { action: 'user.updated', before, after }, now);
+    });
+    return presentUser((await store.findById(input.tenantId, input.id))!);
+  }
+
+  async function changeOwnPassword(input: {
+    tenantId: number;
+    userId: number;
+    actor: Actor;
+    currentPassword: string;
+    newPassword: string;
+  }) {
+    const user = await store.findById(input.tenantId, input.userId);
+    if (!user || !(await verifyPassword(input.currentPassword, user.password_hash))) {
+      throw new AppError('invalid_request', 'currentPassword: incorrect');
+    }
+    await checkPassword(input.tenantId, input.newPassword, 'newPassword');
+    const passwordHash = await hashPassword(input.newPassword);
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await store.update(trx, input.tenantId, user.id, { password_hash: passwordHash });
+      await record(
+        trx,
+        input.tenantId,
+        input.actor,
+        user,
+        { action: 'user.password_changed', after: { passwordChanged: true } },
+        now,
+      );
+    });
+  }
+
+  /** Starts TOTP enrolment: a new secret kept pending until a code from it is confirmed. */
+  async function startTotpEnrolment(tenantId: number, userId: number) {
+    const user = await store.findById(tenantId, userId);
+    if (!user) throw new AppError('not_found', 'user not found');
+    const secret = new OTPAuth.Secret({ size: 20 }).base32;
+    await store.update(db, tenantId, userId, {
+      totp_pending_secret: crypto.encrypt(secret, tenantId, TOTP_PURPOSE),
+    });
+    const uri = totpFor(secret, user.username).toString();
+    return { otpauthUri: uri, qrCodeDataUrl: await QRCode.toDataURL(uri) };
+  }
+
+  async function confirmTotpEnrolment(input: {
+    tenantId: number;
+    userId: number;
+    actor: Actor;
+    code: string;
+  }) {
+    const user = await store.findById(input.tenantId, input.userId);
+    if (!user?.totp_pending_secret) throw new AppError('invalid_request', 'code: start an enrolment first');
+    const secret = crypto.decrypt(user.totp_pending_secret, input.tenantId, TOTP_PURPOSE);
+    if (totpFor(secret, user.username).validate({ token: input.code, window: 1 }) === null) {
+      throw new AppError(
+        'invalid_request',
+        'code: does not match; check the authenticator app and the clock',
+      );
+    }
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await store.update(trx, input.tenantId, user.id, {
+        totp_secret: user.totp_pending_secret,
+        totp_pending_secret: null,
+      });
+      await record(
+        trx,
+        input.tenantId,
+        input.actor,
+        user,
+        {
+          action: 'user.totp_enrolled',
+          before: { totpEnabled: user.totp_secret !== null },
+          after: { totpEnabled: true },
+        },
+        now,
+      );
+    });
+    return presentUser((await store.findById(input.tenantId, user.id))!);
   }
 
   /**
@@ -74,7 +269,7 @@ export function createUserService({
     tenantId: number,
     username: string | undefined,
     password: string | undefined,
-  ): Promise<{ username: string; password: string; generated: boolean } | null> {
+  ) {
     if ((await store.count(tenantId)) > 0) return null;
     const name = username ?? 'admin';
     const secret = password ?? generatePassword();
@@ -88,7 +283,15 @@ export function createUserService({
     return { username: name, password: secret, generated: password === undefined };
   }
 
-  return { createUser, ensureFirstAdmin };
+  return {
+    createUser,
+    listUsers,
+    updateUser,
+    changeOwnPassword,
+    startTotpEnrolment,
+    confirmTotpEnrolment,
+    ensureFirstAdmin,
+  };
 }
 
 export type UserService = ReturnType<typeof createUserService>;

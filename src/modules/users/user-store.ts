@@ -31,6 +31,36 @@ export function createUserStore(db: Kysely<DB>) {
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
+    async list(tenantId: number): Promise<UserRow[]> {
+      return db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).orderBy('id').execute();
+    },
+    async countAdmins(tenantId: number, trx: Db = db): Promise<number> {
+      const row = await trx
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .where('role', '=', 'admin')
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async update(
+      trx: Db,
+      tenantId: number,
+      id: number,
+      changes: Partial<
+        Pick<
+          UserRow,
+          'role' | 'password_hash' | 'failed_logins' | 'locked_until' | 'totp_secret' | 'totp_pending_secret'
+        >
+      >,
+    ): Promise<void> {
+      await trx
+        .updateTable('users')
+        .set(changes)
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .execute();
+    },
     async insert(
       trx: Db,
       user: {
