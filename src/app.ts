@@ -165,7 +165,13 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
 
   installErrorHandler(app);
   await app.register(cookie);
-  await app.register(compress, { global: true, encodings: ['gzip'], threshold: 1024 });
+  // gzip level 1: a feed page compresses ~10x at a fraction of level 6's CPU (docs/benchmarks.md).
+  await app.register(compress, {
+    global: true,
+    encodings: ['gzip'],
+    threshold: 1024,
+    zlibOptions: { level: 1 },
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

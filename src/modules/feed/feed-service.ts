@@ -51,6 +51,8 @@ interface Stream {
   buffer: StoredEvent[];
   head: number;
   exhausted: boolean;
+  fetches: number;
+  taken: number;
 }
 
 export function createFeedService({ store }: { store: FeedStore }) {
@@ -71,11 +73,21 @@ export function createFeedService({ store }: { store: FeedStore }) {
         buffer: [],
         head: 0,
         exhausted: false,
+        fetches: 0,
+        taken: 0,
       };
     });
     const wantedCount = Math.max(1, wantedTables.size);
-    // Small chunks keep what is read but not handed out (re-read next poll) to about half a page.
-    const chunk = Math.min(limit + 1, Math.max(50, Math.ceil(limit / (2 * wantedCount))));
+    // A first chunk of about half a table's fair share; later chunks sized by the share each table
+    // has had of this page so far, so that little is read and not handed out (re-read next poll).
+    const firstChunk = Math.min(limit + 1, Math.max(50, Math.ceil(limit / (2 * wantedCount))));
+    const events: StoredEvent[] = [];
+    const nextChunk = (s: Stream) => {
+      if (!s.wanted) return Math.max(firstChunk, 1000);
+      if (s.fetches === 0) return firstChunk;
+      const share = (s.taken + 1) / (events.length + wantedCount);
+      return Math.min(limit + 1, Math.max(64, Math.ceil((limit - events.length) * share * 1.25) + 32));
+    };
     let budget = SCAN_BUDGET;
     let scanned = 0;
 
@@ -84,8 +96,9 @@ export function createFeedService({ store }: { store: FeedStore }) {
 
     async function fill(s: Stream): Promise<void> {
       while (s.head >= s.buffer.length && !s.exhausted && budget > 0) {
-        const n = Math.min(s.wanted ? chunk : Math.max(chunk, 1000), budget);
+        const n = Math.min(nextChunk(s), budget);
         const rows = await store.readAfter(tenantId, s.source, s.scanPos, n, !s.wanted);
+        s.fetches += 1;
         budget -= rows.length;
         scanned += rows.length;
         if (rows.length < n) s.exhausted = true;
@@ -99,7 +112,6 @@ export function createFeedService({ store }: { store: FeedStore }) {
       }
     }
 
-    const events: StoredEvent[] = [];
     while (events.length < limit) {
       for (const s of streams) await fill(s);
       let pick: Stream | null = null;
@@ -118,6 +130,7 @@ export function createFeedService({ store }: { store: FeedStore }) {
       if (event.createdAt > bound) break;
       events.push(event);
       pick.head += 1;
+      pick.taken += 1;
       pick.lastTaken = { txid: event.txid, id: event.id };
     }
 
