@@ -13,6 +13,7 @@
  * exhausted, output or state trouble); 2 bad usage; 3 refused by the server (401, 400, 404).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FeedRefusedError, fetchPageWithRetry, feedUrl } from './siem-pull-http.js';
 import { PullOutput, PullStateError } from './siem-pull-output.js';
@@ -258,6 +259,7 @@ export async function siemPull(args: string[]): Promise<number> {
   let release: (() => void) | null = null;
   let output: PullOutput | null = null;
   try {
+    for (const file of [options.out, options.state]) fs.mkdirSync(path.dirname(file), { recursive: true });
     release = acquireLock(`${options.state}.lock`);
     output = PullOutput.open({
       out: options.out,
