@@ -1,0 +1,754 @@
+/**
+ * SIEM feed benchmark on PostgreSQL: `npm run bench:feed` (or `npx tsx bench/feed.ts`).
+ *
+ * 1. Creates a fresh database `itp_bench_<random>`, migrates it and seeds >= 1,000,000 events for the
+ *    default tenant over logs_login / logs_access / logs_admin / logs_denied (20/55/10/15 %), with
+ *    timestamps increasing over 30 days, in several transactions (so txids differ), then VACUUM ANALYZE.
+ * 2. Starts the real server in-process (buildApp, as test/harness.ts does), logs in as admin over HTTP
+ *    and issues a SIEM key.
+ * 3. Page latency: limit=5000 pages over HTTP, no gzip, at cursors spread over the dataset: p50 / p90
+ *    (after 10 warm-up pages; measured again after the drain, on a warm server).
+ * 4. Drain: follows NextCursor from the start with gzip until HasMore is false: events/s, bytes.
+ * 5. Plain read baseline: keyset `SELECT *` per table + JSON.stringify per page, with `pg` directly.
+ * 6. Breakdown of one page's server-side cost (DB, merge, presenter, serialization, gzip) and
+ *    EXPLAIN ANALYZE of the feed's per-table query.
+ *
+ * Options: --keep (do not drop the database), --events=N (default 1000000), --pages=N (latency
+ * samples, default 40), --batches=N (seed transactions, default 20).
+ * Environment: BENCH_DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/test).
+ * Prints readable lines and, last, one JSON summary line.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/connect.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { SOURCE_TABLES } from '../src/modules/audit/event-types.js';
+import { encodeCursor, type FeedCursor } from '../src/modules/feed/feed-cursor.js';
+import { presentEvent } from '../src/modules/feed/feed-presenter.js';
+import { FeedResponse } from '../src/modules/feed/feed-schema.js';
+import { DEFAULT_FEED_TYPES, createFeedService } from '../src/modules/feed/feed-service.js';
+import { createFeedStore, type FeedStore } from '../src/modules/feed/feed-store.js';
+import { createTenantStore } from '../src/modules/tenants/tenant-store.js';
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const args = process.argv.slice(2);
+function option(name: string, fallback: number): number {
+  const hit = args.find((a) => a.startsWith(`--${name}=`));
+  if (!hit) return fallback;
+  const value = Number(hit.slice(name.length + 3));
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
+  return value;
+}
+const KEEP = args.includes('--keep');
+const TOTAL_EVENTS = option('events', 1_000_000);
+const LATENCY_PAGES = option('pages', 40);
+const BATCHES = option('batches', 20);
+const LIMIT = 5000;
+const WARMUP_PAGES = 10;
+const SPAN_MS = 30 * 24 * 3600 * 1000;
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+const ADMIN = { username: 'admin', password: 'bench-admin-password-long-enough' };
+const TARGET_P50_MS = 60;
+const TARGET_RATIO = 0.4;
+
+/** The four tables seeded (poll records, logs_siem_poll, are not in the default feed). */
+const FEED_TABLES = ['logs_login', 'logs_access', 'logs_admin', 'logs_denied'] as const;
+type FeedTable = (typeof FEED_TABLES)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+const now = () => performance.now();
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const mb = (bytes: number) => `${fmt(bytes / 1024 / 1024, 1)} MiB`;
+function line(label: string, value: string) {
+  console.log(`${label.padEnd(34)} ${value}`);
+}
+function section(title: string) {
+  console.log(`\n== ${title}`);
+}
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
+}
+const median = (values: number[]) => percentile(values, 50);
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+function databaseUrl(name: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** The body as received on the wire (compressed when the server gzipped it). */
+  raw: Buffer;
+  /** Response header bytes, approximately (status line + headers). */
+  headerBytes: number;
+  ms: number;
+}
+
+/** A GET over node:http, so that what arrives is what was sent (fetch would decompress silently). */
+function get(agent: http.Agent, url: string, headers: Record<string, string>): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const started = now();
+    const req = http.get(url, { agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const headerBytes =
+          `HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n`.length +
+          res.rawHeaders.reduce((n, h) => n + h.length + 2, 0) +
+          2;
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          raw: Buffer.concat(chunks),
+          headerBytes,
+          ms: now() - started,
+        });
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
+interface FeedBody {
+  Events: unknown[];
+  NextCursor: string;
+  HasMore: boolean;
+}
+
+function decodeBody(res: HttpResponse): FeedBody {
+  const text = (res.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(res.raw) : res.raw).toString(
+    'utf8',
+  );
+  if (res.status !== 200) throw new Error(`feed answered ${res.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as FeedBody;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeding: one INSERT ... SELECT ... FROM generate_series per table per batch.
+
+/**
+ * A global sequence g = 0..N-1 is the event's place in time; a hash of g picks its table
+ * (20 % login, 55 % access, 10 % admin, 15 % denied) and a second hash its details. Within one table
+ * ids are drawn in g order, so created_at increases with id.
+ */
+function seedStatement(table: FeedTable): string {
+  const common = `select $1::bigint as tenant_id,
+           $2::bigint + (g * $3::float8)::bigint as created_at,
+           g, r, (r * 7919) % 5000 + 1 as uid, (r * 104729) % 200000 + 1 as doc
+    from (select g, abs(hashint8(g)::bigint) % 100 as t, abs(hashint8(-g - 1)::bigint) % 1000000 as r
+          from generate_series($4::bigint, $5::bigint) as g) s`;
+  const ua = `case when r % 3 = 0 then 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36'
+               when r % 3 = 1 then 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15'
+               else 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0' end`;
+  const ip = `'10.' || (uid % 256) || '.' || (r % 256) || '.' || (doc % 254 + 1)`;
+  const columns =
+    '(tenant_id, created_at, event_type, severity, outcome, user_id, username, client_id, target_type, target_id, target_name, ip, user_agent, details)';
+  switch (table) {
+    case 'logs_login':
+      return `insert into logs_login ${columns}
+        select tenant_id, created_at,
+          case when r % 100 < 75 then 'Login.Success' when r % 100 < 95 then 'Login.Failure' else 'Login.Logout' end,
+          case when r % 100 between 75 and 94 then 'warning' else 'info' end,
+          case when r % 100 between 75 and 94 then 'failure' else 'success' end,
+          uid, 'user' || uid, null, 'User', uid::text, 'user' || uid, ${ip}, ${ua},
+          case when r % 100 between 75 and 94 then '{"reason":"bad_password","method":"password"}'
+               else '{"method":"password"}' end
+        from (${common} where t < 20) x order by g`;
+    case 'logs_access':
+      return `insert into logs_access ${columns}
+        select tenant_id, created_at, 'Access.Object', 'info', 'success',
+          uid, 'user' || uid, null, 'Document', doc::text, 'Document ' || doc || '.pdf', ${ip}, ${ua},
+          '{"documentId":' || doc || ',"action":"' || (case when r % 4 = 0 then 'download' else 'view' end) || '"}'
+        from (${common} where t >= 20 and t < 75) x order by g`;
+    case 'logs_admin':
+      return `insert into logs_admin ${columns}
+        select tenant_id, created_at,
+          case when r % 10 < 3 then 'PolicyChange' else 'AdminAction' end,
+          case when r % 10 < 3 then 'warning' else 'info' end,
+          'success', uid % 20 + 1, 'admin' || (uid % 20 + 1), null, 'User', uid::text, 'user' || uid, ${ip}, ${ua},
+          case when r % 10 < 3 then '{"setting":"passwordMinLength","from":12,"to":14}'
+               else '{"change":"role","from":"member","to":"admin","userId":' || uid || '}' end
+        from (${common} where t >= 75 and t < 85) x order by g`;
+    case 'logs_denied':
+      return `insert into logs_denied ${columns}
+        select tenant_id, created_at, 'Access.Denied', 'warning', 'denied',
+          uid, 'user' || uid, null, 'Document', doc::text, 'Document ' || doc || '.pdf', ${ip}, ${ua},
+          '{"documentId":' || doc || ',"reason":"not_permitted"}'
+        from (${common} where t >= 85) x order by g`;
+  }
+}
+
+async function seed(url: string, tenantId: number, t0: number) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await seedWith(client, tenantId, t0);
+  } finally {
+    await client.end();
+  }
+}
+
+async function seedWith(client: pg.Client, tenantId: number, t0: number) {
+  const perBatch = Math.ceil(TOTAL_EVENTS / BATCHES);
+  const step = SPAN_MS / TOTAL_EVENTS;
+  const started = now();
+  for (let b = 0; b < BATCHES; b++) {
+    const lo = b * perBatch;
+    const hi = Math.min(TOTAL_EVENTS, lo + perBatch) - 1;
+    if (hi < lo) break;
+    await client.query('begin');
+    for (const table of FEED_TABLES) {
+      await client.query(seedStatement(table), [tenantId, t0, step, lo, hi]);
+    }
+    await client.query('commit');
+    process.stdout.write(`\r  seeded batch ${b + 1}/${BATCHES}`);
+  }
+  process.stdout.write('\n');
+  const seedMs = now() - started;
+  const vacuumStarted = now();
+  await client.query('vacuum (analyze)');
+  const analyzeMs = now() - vacuumStarted;
+  const counts: Record<string, number> = {};
+  for (const table of FEED_TABLES) {
+    const r = await client.query(`select count(*)::int as n from ${table} where tenant_id = $1`, [tenantId]);
+    counts[table] = r.rows[0].n as number;
+  }
+  const size = await client.query(
+    `select sum(pg_total_relation_size(c))::bigint as bytes from unnest($1::regclass[]) c`,
+    [FEED_TABLES],
+  );
+  const txids = await client.query(
+    `select count(distinct txid)::int as n from (${FEED_TABLES.map((t) => `select txid from ${t}`).join(' union all ')}) x`,
+  );
+  return {
+    seedMs,
+    analyzeMs,
+    counts,
+    total: Object.values(counts).reduce((a, b) => a + b, 0),
+    bytes: Number(size.rows[0].bytes),
+    txids: txids.rows[0].n as number,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain read baseline: keyset SELECT * per table, each page JSON.stringify-ed.
+
+async function plainRead(url: string, tenantId: number) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let events = 0;
+  let bytes = 0;
+  const started = now();
+  for (const table of FEED_TABLES) {
+    let after = '0';
+    for (;;) {
+      const r = await client.query(
+        `select * from ${table} where tenant_id = $1 and id > $2 order by id limit ${LIMIT}`,
+        [tenantId, after],
+      );
+      bytes += JSON.stringify(r.rows).length;
+      events += r.rows.length;
+      if (r.rows.length < LIMIT) break;
+      after = String(r.rows[r.rows.length - 1].id);
+    }
+  }
+  const ms = now() - started;
+  await client.end();
+  return { events, ms, bytes, eventsPerSec: events / (ms / 1000) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const cpus = os.cpus();
+  const name = `itp_bench_${crypto.randomBytes(4).toString('hex')}`;
+  const url = databaseUrl(name);
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'itp-bench-'));
+  const summary: Record<string, unknown> = {};
+
+  section('Machine');
+  const versionClient = new pg.Client({ connectionString: ADMIN_URL });
+  await versionClient.connect();
+  const pgVersion = (await versionClient.query('show server_version')).rows[0].server_version as string;
+  const pgSettings = (
+    await versionClient.query(
+      `select name, setting, unit from pg_settings where name in ('shared_buffers', 'work_mem', 'jit')`,
+    )
+  ).rows as { name: string; setting: string; unit: string | null }[];
+  await versionClient.end();
+  const machine = {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    postgres: pgVersion,
+  };
+  summary.machine = machine;
+  summary.loadAverageAtStart = os.loadavg().map((n) => round(n, 2));
+  line('CPUs', `${machine.cpus} x ${machine.cpuModel}`);
+  line('Memory', `${machine.memoryGiB} GiB`);
+  line('OS', machine.os);
+  line('Node', machine.node);
+  line('PostgreSQL', machine.postgres);
+  line(
+    'PostgreSQL settings',
+    pgSettings.map((s) => `${s.name}=${s.setting}${s.unit ? ` ${s.unit}` : ''}`).join(', '),
+  );
+  line(
+    'Load average (1/5/15 min)',
+    os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' / '),
+  );
+  line('Database', `${name}${KEEP ? ' (kept: --keep)' : ' (dropped at the end)'}`);
+
+  await adminQuery(`create database ${name}`);
+  let closeServer: (() => Promise<void>) | null = null;
+  try {
+    // ---------------------------------------------------------------------------------------
+    section(`Seed: ${fmt(TOTAL_EVENTS)} events in ${BATCHES} transactions`);
+    const database = openDatabase({ databaseUrl: url, dataDir, poolSize: 20 });
+    closeServer = () => database.close();
+    await migrateToLatest(database);
+    const tenantId = await createTenantStore(database.db).defaultTenantId(Date.now());
+    const t0 = Date.now() - SPAN_MS - 60_000;
+    const seeded = await seed(url, tenantId, t0);
+    line('Seeded', `${fmt(seeded.total)} events in ${fmt(seeded.seedMs / 1000, 1)} s`);
+    line('  rate', `${fmt(seeded.total / (seeded.seedMs / 1000))} events/s`);
+    line(
+      '  per table',
+      FEED_TABLES.map(
+        (t) => `${t}=${fmt(seeded.counts[t]!)} (${fmt((100 * seeded.counts[t]!) / seeded.total, 1)} %)`,
+      ).join(', '),
+    );
+    line('  distinct txids', String(seeded.txids));
+    line('  size with indexes', mb(seeded.bytes));
+    line('VACUUM ANALYZE', `${fmt(seeded.analyzeMs / 1000, 1)} s`);
+    summary.seed = {
+      events: seeded.total,
+      perTable: seeded.counts,
+      seconds: round(seeded.seedMs / 1000, 2),
+      eventsPerSec: Math.round(seeded.total / (seeded.seedMs / 1000)),
+      vacuumAnalyzeSeconds: round(seeded.analyzeMs / 1000, 2),
+      bytes: seeded.bytes,
+    };
+
+    // ---------------------------------------------------------------------------------------
+    section('Server (in-process, as test/harness.ts)');
+    const config = loadConfig({
+      DATABASE_URL: url,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      // The config accepts at most 100000; the bench polls a few hundred times.
+      SIEM_RATE_LIMIT_PER_MINUTE: '100000',
+    });
+    const { app, ctx } = await buildApp({ config, database, logger: false });
+    closeServer = async () => {
+      await app.close();
+      await database.close();
+    };
+    await ctx.users.ensureFirstAdmin(tenantId, ADMIN.username, ADMIN.password);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const loginRes = await fetch(`${base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ADMIN),
+    });
+    if (loginRes.status !== 200) throw new Error(`login failed: ${loginRes.status} ${await loginRes.text()}`);
+    const cookie = (loginRes.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const keyRes = await fetch(`${base}/api/admin/siem/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: JSON.stringify({ description: 'bench SIEM', allowedCidrs: '' }),
+    });
+    if (keyRes.status !== 201) throw new Error(`issue key failed: ${keyRes.status} ${await keyRes.text()}`);
+    const { key } = (await keyRes.json()) as { key: string };
+    // Setting up the admin and the key wrote a few events of their own (login, key issued, ...).
+    const inFeed = await sql<{ n: number }>`select (${sql.raw(
+      FEED_TABLES.map((t) => `(select count(*) from ${t} where tenant_id = ${Number(tenantId)})`).join(' + '),
+    )})::int as n`.execute(database.db);
+    const expected = Number(inFeed.rows[0]!.n);
+    line('Listening', base);
+    line(
+      'Events in the feed tables',
+      `${fmt(expected)} (seeded + ${expected - seeded.total} from the setup)`,
+    );
+    line('SIEM key', 'issued over HTTP (POST /api/admin/siem/keys)');
+
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const feedUrl = (cursor: string | null) =>
+      `${base}/api/siem/events?limit=${LIMIT}${cursor ? `&cursor=${cursor}` : ''}`;
+    const auth = { authorization: `ApiKey ${key}`, 'user-agent': 'itp-bench/1' };
+
+    // Cursors as the feed itself would issue them: per table, the position of the last row before T.
+    async function cursorAt(t: number): Promise<string> {
+      const positions: FeedCursor['positions'] = {};
+      for (const { name: source, table } of SOURCE_TABLES) {
+        const row = await sql<{ txid: number; id: number }>`select txid, id from ${sql.table(table)}
+          where tenant_id = ${tenantId} and created_at < ${Math.round(t)}
+          order by created_at desc, id desc limit 1`.execute(database.db);
+        const r = row.rows[0];
+        if (r) positions[source] = { txid: Number(r.txid), id: Number(r.id) };
+      }
+      return encodeCursor({ since: null, positions }, ctx.cursorKey, tenantId);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    section(`Page latency: ${LATENCY_PAGES} pages of limit=${LIMIT}, no gzip, cursors spread over 30 days`);
+    const identity = { ...auth, 'accept-encoding': 'identity' };
+    const cursors: string[] = [];
+    for (let i = 0; i < LATENCY_PAGES; i++) {
+      cursors.push(await cursorAt(t0 + ((i + 0.5) / LATENCY_PAGES) * SPAN_MS));
+    }
+    async function measureLatency() {
+      const latencies: number[] = [];
+      let events = 0;
+      let bytes = 0;
+      for (const cursor of cursors) {
+        const res = await get(agent, feedUrl(cursor), identity);
+        if (res.headers['content-encoding']) throw new Error('expected an uncompressed response');
+        const body = decodeBody(res);
+        latencies.push(res.ms);
+        events += body.Events.length;
+        bytes += res.raw.length;
+      }
+      const stats = {
+        pages: latencies.length,
+        p50Ms: round(median(latencies)),
+        p90Ms: round(percentile(latencies, 90)),
+        minMs: round(Math.min(...latencies)),
+        maxMs: round(Math.max(...latencies)),
+        avgEvents: Math.round(events / latencies.length),
+        avgBytes: Math.round(bytes / latencies.length),
+      };
+      line('p50', `${fmt(stats.p50Ms, 1)} ms`);
+      line('p90', `${fmt(stats.p90Ms, 1)} ms`);
+      line('min / max', `${fmt(stats.minMs, 1)} / ${fmt(stats.maxMs, 1)} ms`);
+      line('events per page (avg)', fmt(stats.avgEvents));
+      line('body per page (avg)', mb(stats.avgBytes));
+      return stats;
+    }
+    // Warm-up (JIT, pools, buffers): a few pages not counted.
+    for (let i = 0; i < WARMUP_PAGES; i++) {
+      decodeBody(await get(agent, feedUrl(cursors[(i * 7) % cursors.length]!), identity));
+    }
+    line('warm-up pages (not counted)', String(WARMUP_PAGES));
+    const latency1 = await measureLatency();
+    const p50 = latency1.p50Ms;
+    const p90 = latency1.p90Ms;
+    summary.pageLatency = { limit: LIMIT, ...latency1 };
+
+    // ---------------------------------------------------------------------------------------
+    section('Plain read baseline (pass 1): keyset SELECT * per table + JSON.stringify per page');
+    const plain1 = await plainRead(url, tenantId);
+    line('events', fmt(plain1.events));
+    line('time', `${fmt(plain1.ms / 1000, 2)} s`);
+    line('throughput', `${fmt(plain1.eventsPerSec)} events/s`);
+
+    // ---------------------------------------------------------------------------------------
+    section(`Drain: follow NextCursor from the start, limit=${LIMIT}, accept-encoding: gzip`);
+    const gzip = { ...auth, 'accept-encoding': 'gzip' };
+    let cursor: string | null = null;
+    let drained = 0;
+    let pages = 0;
+    let wireBody = 0;
+    let wireHeaders = 0;
+    let plainBytes = 0;
+    let clientMs = 0;
+    const pageMs: number[] = [];
+    const drainStarted = now();
+    for (;;) {
+      const res = await get(agent, feedUrl(cursor), gzip);
+      const clientStarted = now();
+      if (res.headers['content-encoding'] !== 'gzip') throw new Error('expected a gzip response');
+      const text = zlib.gunzipSync(res.raw);
+      if (res.status !== 200)
+        throw new Error(`feed answered ${res.status}: ${text.toString().slice(0, 300)}`);
+      const body = JSON.parse(text.toString('utf8')) as FeedBody;
+      clientMs += now() - clientStarted;
+      pages += 1;
+      drained += body.Events.length;
+      wireBody += res.raw.length;
+      wireHeaders += res.headerBytes;
+      plainBytes += text.length;
+      pageMs.push(res.ms);
+      cursor = body.NextCursor;
+      if (pages % 20 === 0) process.stdout.write(`\r  ${fmt(drained)} events, ${pages} pages`);
+      if (!body.HasMore) break;
+      if (pages > (TOTAL_EVENTS / LIMIT) * 4 + 100) throw new Error('drain did not finish');
+    }
+    process.stdout.write('\n');
+    const drainMs = now() - drainStarted;
+    const drainRate = drained / (drainMs / 1000);
+    const serverSideRate = drained / ((drainMs - clientMs) / 1000);
+    line(
+      'events',
+      `${fmt(drained)}${drained === expected ? ' (every event in the tables, once)' : ` (EXPECTED ${fmt(expected)}!)`}`,
+    );
+    line('pages', String(pages));
+    line('total time', `${fmt(drainMs / 1000, 2)} s`);
+    line('throughput', `${fmt(drainRate)} events/s`);
+    line(
+      '  of which client gunzip+parse',
+      `${fmt(clientMs / 1000, 2)} s (excluding it: ${fmt(serverSideRate)} events/s)`,
+    );
+    line('page time p50 / p90 (gzip)', `${fmt(median(pageMs), 1)} / ${fmt(percentile(pageMs, 90), 1)} ms`);
+    line('bytes on the wire (bodies)', `${mb(wireBody)} (${fmt(wireBody / drained, 1)} B/event)`);
+    line('  + response headers', mb(wireHeaders));
+    line(
+      'uncompressed JSON',
+      `${mb(plainBytes)} (${fmt(plainBytes / drained, 1)} B/event, gzip ${fmt(plainBytes / wireBody, 1)}x)`,
+    );
+
+    // ---------------------------------------------------------------------------------------
+    section('Plain read baseline (pass 2, after the drain)');
+    const plain2 = await plainRead(url, tenantId);
+    line('events', fmt(plain2.events));
+    line('time', `${fmt(plain2.ms / 1000, 2)} s`);
+    line('throughput', `${fmt(plain2.eventsPerSec)} events/s`);
+    const plainRate = Math.max(plain1.eventsPerSec, plain2.eventsPerSec);
+    line('baseline used (faster pass)', `${fmt(plainRate)} events/s`);
+
+    section('Page latency, pass 2 (same cursors, after the drain: a warm server)');
+    const latency2 = await measureLatency();
+    summary.pageLatencyPass2 = latency2;
+    const ratio = drainRate / plainRate;
+
+    summary.drain = {
+      events: drained,
+      complete: drained === expected,
+      pages,
+      seconds: round(drainMs / 1000, 2),
+      eventsPerSec: Math.round(drainRate),
+      clientSeconds: round(clientMs / 1000, 2),
+      eventsPerSecExcludingClient: Math.round(serverSideRate),
+      pageP50Ms: round(median(pageMs)),
+      pageP90Ms: round(percentile(pageMs, 90)),
+      wireBodyBytes: wireBody,
+      wireHeaderBytes: wireHeaders,
+      uncompressedBytes: plainBytes,
+    };
+    summary.plainRead = {
+      events: plain2.events,
+      pass1EventsPerSec: Math.round(plain1.eventsPerSec),
+      pass2EventsPerSec: Math.round(plain2.eventsPerSec),
+      eventsPerSec: Math.round(plainRate),
+      jsonBytes: plain2.bytes,
+    };
+
+    // ---------------------------------------------------------------------------------------
+    section('Breakdown of a page (server side, in-process, 10 cursors)');
+    const breakdown = await profilePages(database, ctx.cursorKey, tenantId, t0);
+    for (const [k, v] of Object.entries(breakdown.medians)) line(k, `${fmt(v, 1)} ms (median)`);
+    line('store queries per page', fmt(breakdown.queriesPerPage, 1));
+    line('rows read per 5000-event page', fmt(breakdown.scannedPerPage));
+    summary.breakdownMedianMs = breakdown.medians;
+    summary.breakdownPerPage = { queries: breakdown.queriesPerPage, rowsRead: breakdown.scannedPerPage };
+
+    section('EXPLAIN ANALYZE of the feed query (logs_access, mid-dataset position, 625 rows)');
+    const explain = await explainFeedQuery(url, tenantId, t0 + SPAN_MS / 2);
+    for (const l of explain.plan) console.log(`  ${l}`);
+    summary.explainAccessMs = explain.executionMs;
+
+    // ---------------------------------------------------------------------------------------
+    section('Result');
+    const p50Met = p50 <= TARGET_P50_MS;
+    const ratioMet = ratio >= TARGET_RATIO;
+    line(
+      'page p50 (no gzip)',
+      `${fmt(p50, 1)} ms  target <= ${TARGET_P50_MS} ms: ${p50Met ? 'MET' : 'NOT MET'}`,
+    );
+    line('page p90 (no gzip)', `${fmt(p90, 1)} ms`);
+    line('page p50 / p90, pass 2 (warm)', `${fmt(latency2.p50Ms, 1)} / ${fmt(latency2.p90Ms, 1)} ms`);
+    line('feed drain (gzip)', `${fmt(drainRate)} events/s`);
+    line('plain read', `${fmt(plainRate)} events/s`);
+    line(
+      'ratio drain / plain read',
+      `${fmt(100 * ratio, 1)} %  target >= ${100 * TARGET_RATIO} %: ${ratioMet ? 'MET' : 'NOT MET'}`,
+    );
+    summary.ratio = round(ratio, 3);
+    line(
+      'Load average at the end',
+      os
+        .loadavg()
+        .map((n) => n.toFixed(2))
+        .join(' / '),
+    );
+    summary.loadAverageAtEnd = os.loadavg().map((n) => round(n, 2));
+    summary.targets = { pageP50Ms: TARGET_P50_MS, ratio: TARGET_RATIO, p50Met, ratioMet };
+
+    agent.destroy();
+  } finally {
+    if (closeServer) await closeServer().catch(() => undefined);
+    if (KEEP) {
+      console.log(`\nDatabase kept: ${url}`);
+    } else {
+      await adminQuery(`drop database if exists ${name} with (force)`).catch((err: unknown) =>
+        console.error(`could not drop ${name}:`, err),
+      );
+    }
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+  console.log(JSON.stringify({ bench: 'feed', database: KEEP ? name : null, ...summary }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profiling: where a page's time goes, measured with the service's own parts.
+
+async function profilePages(
+  database: ReturnType<typeof openDatabase>,
+  cursorKey: Buffer,
+  tenantId: number,
+  t0: number,
+) {
+  const real = createFeedStore(database);
+  let storeMs = 0;
+  let queries = 0;
+  const timed: FeedStore = {
+    async readAfter(...a) {
+      const started = now();
+      const rows = await real.readAfter(...a);
+      storeMs += now() - started;
+      queries += 1;
+      return rows;
+    },
+  };
+  const service = createFeedService({ store: timed });
+  // The route's response serializer: Fastify compiles the response schema with fast-json-stringify.
+  const fjs = (await import('fast-json-stringify')).default as unknown as (
+    schema: unknown,
+  ) => (value: unknown) => string;
+  const serialize = fjs(FeedResponse);
+  const samples: Record<string, number[]> = {
+    'store queries (DB + row mapping)': [],
+    'merge (service minus store)': [],
+    'cursor encode': [],
+    'presentEvent x page': [],
+    'serialize (fast-json-stringify)': [],
+    'serialize (JSON.stringify)': [],
+    'gzip (zlib level 6)': [],
+    'gzip (zlib level 1, for comparison)': [],
+  };
+  let totalScanned = 0;
+  let totalQueries = 0;
+  const N = 10;
+  for (let i = 0; i < N + 2; i++) {
+    const t = t0 + ((i + 0.37) / (N + 2)) * SPAN_MS;
+    const positions: FeedCursor['positions'] = {};
+    for (const { name: source, table } of SOURCE_TABLES) {
+      const r = await sql<{ txid: number; id: number }>`select txid, id from ${sql.table(table)}
+        where tenant_id = ${tenantId} and created_at < ${Math.round(t)}
+        order by created_at desc, id desc limit 1`.execute(database.db);
+      if (r.rows[0]) positions[source] = { txid: Number(r.rows[0].txid), id: Number(r.rows[0].id) };
+    }
+    storeMs = 0;
+    queries = 0;
+    let started = now();
+    const page = await service.readFeedPage({
+      tenantId,
+      cursor: { since: null, positions },
+      limit: LIMIT,
+      eventTypes: DEFAULT_FEED_TYPES,
+    });
+    const serviceMs = now() - started;
+    started = now();
+    const next = encodeCursor(page.next, cursorKey, tenantId);
+    const cursorMs = now() - started;
+    started = now();
+    const envelopes = page.events.map(presentEvent);
+    const presentMs = now() - started;
+    const response = { Events: envelopes, NextCursor: next, HasMore: page.hasMore };
+    started = now();
+    const body = serialize(response);
+    const fjsMs = now() - started;
+    started = now();
+    JSON.stringify(response);
+    const jsonMs = now() - started;
+    started = now();
+    zlib.gzipSync(body);
+    const gzipMs = now() - started;
+    started = now();
+    zlib.gzipSync(body, { level: 1 });
+    const gzip1Ms = now() - started;
+    if (i < 2) continue; // warm-up
+    totalQueries += queries;
+    totalScanned += page.scanned;
+    samples['gzip (zlib level 1, for comparison)']!.push(gzip1Ms);
+    samples['store queries (DB + row mapping)']!.push(storeMs);
+    samples['merge (service minus store)']!.push(serviceMs - storeMs);
+    samples['cursor encode']!.push(cursorMs);
+    samples['presentEvent x page']!.push(presentMs);
+    samples['serialize (fast-json-stringify)']!.push(fjsMs);
+    samples['serialize (JSON.stringify)']!.push(jsonMs);
+    samples['gzip (zlib level 6)']!.push(gzipMs);
+  }
+  const medians: Record<string, number> = {};
+  for (const [k, v] of Object.entries(samples)) medians[k] = round(median(v), 2);
+  return { medians, queriesPerPage: totalQueries / N, scannedPerPage: totalScanned / N };
+}
+
+async function explainFeedQuery(url: string, tenantId: number, t: number) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const pos = await client.query(
+    `select txid::text as txid, id from logs_access where tenant_id = $1 and created_at < $2
+     order by created_at desc, id desc limit 1`,
+    [tenantId, Math.round(t)],
+  );
+  const { txid, id } = pos.rows[0] as { txid: string; id: string };
+  const columns =
+    'id, txid, created_at, event_type, severity, outcome, user_id, username, client_id, target_type, target_id, target_name, ip, user_agent, details';
+  const query = `select ${columns} from logs_access where tenant_id = $1 and (txid, id) > ($2::xid8, $3::bigint)
+    and txid < pg_snapshot_xmin(pg_current_snapshot()) order by txid, id limit 625`;
+  // Run once to warm, then explain.
+  await client.query(query, [tenantId, txid, id]);
+  const r = await client.query(`explain (analyze, buffers) ${query}`, [tenantId, txid, id]);
+  await client.end();
+  const plan = r.rows.map((row: Record<string, string>) => row['QUERY PLAN']!);
+  const execution = plan.find((l) => l.startsWith('Execution Time'));
+  return { plan, executionMs: execution ? Number(/([\d.]+) ms/.exec(execution)?.[1]) : null };
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
