@@ -122,7 +122,7 @@ export async function createContext(config: Config, database: Database, clock: C
     auditQuery: createAuditQueryStore(db),
     rateLimiter: redis
       ? createRedisRateLimiter(redis, config.siemRateLimitPerMinute)
-      : createDbRateLimiter(db, config.siemRateLimitPerMinute),
+      : createDbRateLimiter(database, config.siemRateLimitPerMinute),
     cursorKey: await loadServerSecret(db, 'feed_cursor_hmac'),
   };
   return { ctx, close: async () => void (await redis?.quit().catch(() => undefined)) };

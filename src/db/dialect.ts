@@ -25,6 +25,11 @@ export interface DialectAdapter {
   belowVisibilityHorizon(): RawBuilder<boolean>;
   /** Predicate: the row's `(txid, id)` position is after the given one. */
   positionAfter(txid: number, id: number): RawBuilder<boolean>;
+  /**
+   * A statement that lets the current transaction commit without waiting for its WAL flush, for
+   * writes whose loss in a crash is harmless (rate-limit counters); null where commits are cheap.
+   */
+  relaxedCommit(): RawBuilder<unknown> | null;
   /** Predicate: the row's `(txid, id)` position is at or before the given one. */
   positionAtOrBefore(txid: number, id: number): RawBuilder<boolean>;
   /** DDL fragments for migrations. */
@@ -43,6 +48,7 @@ export const sqliteAdapter: DialectAdapter = {
   belowVisibilityHorizon: () => sql<boolean>`1 = 1`,
   positionAfter: (txid, id) => sql<boolean>`(txid, id) > (${txid}, ${id})`,
   positionAtOrBefore: (txid, id) => sql<boolean>`(txid, id) <= (${txid}, ${id})`,
+  relaxedCommit: () => null,
   ddl: {
     idColumn: 'id integer primary key autoincrement',
     bigint: 'integer',
@@ -57,6 +63,7 @@ export const postgresAdapter: DialectAdapter = {
   belowVisibilityHorizon: () => sql<boolean>`txid < pg_snapshot_xmin(pg_current_snapshot())`,
   positionAfter: (txid, id) => sql<boolean>`(txid, id) > (${String(txid)}::xid8, ${id}::bigint)`,
   positionAtOrBefore: (txid, id) => sql<boolean>`(txid, id) <= (${String(txid)}::xid8, ${id}::bigint)`,
+  relaxedCommit: () => sql`set local synchronous_commit to off`,
   ddl: {
     idColumn: 'id bigserial primary key',
     bigint: 'bigint',

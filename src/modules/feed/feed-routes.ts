@@ -82,7 +82,8 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         const page = await ctx.feed.readFeedPage({ tenantId: request.tenantId, cursor, limit, eventTypes });
         const nextCursor = encodeCursor(page.next, ctx.cursorKey, request.tenantId);
         const durationMs = Math.round(performance.now() - started);
-        await ctx.siemKeys.recordPoll(request.tenantId, {
+        // The poll record commits while the page is written out; nothing is sent until it has.
+        const recorded = ctx.siemKeys.recordPoll(request.tenantId, {
           key,
           ip: request.clientIp,
           userAgent: request.headers['user-agent'] ?? null,
@@ -95,11 +96,16 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           cursorIn: rawCursor ?? null,
           cursorOut: nextCursor,
         });
+        // Written as text (same bytes as the schema describes): the page is the hot path.
+        let body: string;
+        try {
+          body = `{"Events":[${page.events.map(presentEventJson).join(',')}],"NextCursor":${JSON.stringify(nextCursor)},"HasMore":${page.hasMore}}`;
+        } finally {
+          await recorded;
+        }
         ctx.metrics.polls.inc({ outcome: 'success' });
         ctx.metrics.eventsServed.inc(page.events.length);
         ctx.metrics.pollLatency.observe((performance.now() - started) / 1000);
-        // Written as text (same bytes as the schema describes): the page is the hot path.
-        const body = `{"Events":[${page.events.map(presentEventJson).join(',')}],"NextCursor":${JSON.stringify(nextCursor)},"HasMore":${page.hasMore}}`;
         // Fastify passes a string payload through unserialized; the cast only quiets the schema's type.
         return reply.type('application/json; charset=utf-8').send(body as never);
       },

@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../db/connect.js';
 import type { DB } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
 
@@ -28,22 +29,30 @@ function decide(count: number, limit: number, windowStart: number, now: number):
   };
 }
 
-export function createDbRateLimiter(db: Kysely<DB>, limitPerMinute: number): RateLimiter {
+export function createDbRateLimiter(
+  { db, dialect }: Pick<Database, 'db' | 'dialect'>,
+  limitPerMinute: number,
+): RateLimiter {
   return {
     async hit(tenantId, bucket, now) {
       const windowStart = now - (now % WINDOW_MS);
-      // One statement on both stores: a new window resets the count, the same window increments it.
-      const row = await db
-        .insertInto('rate_limits')
-        .values({ tenant_id: tenantId, bucket, window_start: windowStart, count: 1 })
-        .onConflict((oc) =>
-          oc.columns(['tenant_id', 'bucket']).doUpdateSet({
-            count: sql<number>`case when rate_limits.window_start = ${windowStart} then rate_limits.count + 1 else 1 end`,
-            window_start: windowStart,
-          }),
-        )
-        .returning(['count'])
-        .executeTakeFirstOrThrow();
+      // A counter lost in a crash costs nothing, so its commit need not wait for a disk flush.
+      const row = await db.transaction().execute(async (trx) => {
+        const relaxed = dialect.relaxedCommit();
+        if (relaxed) await relaxed.execute(trx);
+        // One statement on both stores: a new window resets the count, the same window increments it.
+        return trx
+          .insertInto('rate_limits')
+          .values({ tenant_id: tenantId, bucket, window_start: windowStart, count: 1 })
+          .onConflict((oc) =>
+            oc.columns(['tenant_id', 'bucket']).doUpdateSet({
+              count: sql<number>`case when rate_limits.window_start = ${windowStart} then rate_limits.count + 1 else 1 end`,
+              window_start: windowStart,
+            }),
+          )
+          .returning(['count'])
+          .executeTakeFirstOrThrow();
+      });
       return decide(Number(row.count), limitPerMinute, windowStart, now);
     },
   };
