@@ -1,6 +1,7 @@
 /** The `itportal` command: one file per subcommand. */
 import { ConfigError } from '../config.js';
 import { isAppError } from '../errors.js';
+import { demo } from './demo.js';
 import { migrate } from './migrate.js';
 import { serve } from './serve.js';
 import { siemKey } from './siem-key.js';
@@ -17,6 +18,7 @@ const HELP = `itportal — IT Portal audit trail and SIEM feed
   itportal siem-key issue --description D [--allowed-cidrs C] [--tenant ID] [--json]
   itportal siem-key list [--tenant ID] [--json]
   itportal siem-key revoke KEY_ID [--tenant ID]
+  itportal demo [--events N] [--days D] [--tenant ID]   fill a tenant with realistic activity
   itportal siem pull --url URL --key-file F --out FILE [--once] ...  (reference SIEM client; --help)
 
 Configuration comes from the environment (DATABASE_URL, DATA_DIR, ...): see README.md.`;
@@ -35,6 +37,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return await user(rest);
       case 'siem-key':
         return await siemKey(rest);
+      case 'demo':
+        return await demo(rest);
       case 'siem':
         return await siem(rest);
       case undefined:
