@@ -3,9 +3,8 @@
  * in Redis when REDIS_URL is set. Never in a node's memory.
  */
 import type { Redis } from 'ioredis';
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import type { Database } from '../../db/connect.js';
-import type { DB } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
 
 export interface RateDecision {
