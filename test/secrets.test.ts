@@ -57,6 +57,51 @@ for (const kind of STORES) {
       );
       await http(server, 'GET', '/api/admin/siem/keys', { cookie: member.cookie });
       await http(server, 'DELETE', `/api/admin/siem/keys/${id}`, { cookie });
+      // portal secrets: a stored credential (created and revealed), a TOTP enrolment, password changes
+      const credentialPlaintext = 'Planted-Credential-Plaintext-9';
+      const company = (await http(server, 'POST', '/api/companies', { cookie, body: { name: 'Planted Co' } }))
+        .body;
+      const cred = await http(server, 'POST', '/api/passwords', {
+        cookie,
+        body: { companyId: company.id, name: 'planted', username: 'svc', password: credentialPlaintext },
+      });
+      expect((await http(server, 'GET', `/api/passwords/${cred.body.id}`, { cookie })).body.password).toBe(
+        credentialPlaintext,
+      );
+      const enrol = await http(server, 'POST', '/api/me/totp', { cookie: member.cookie });
+      const totpSecret = new URL(enrol.body.otpauthUri).searchParams.get('secret')!;
+      expect(totpSecret.length).toBeGreaterThan(15);
+      const changedPassword = 'Planted-Changed-Password-77';
+      expect(
+        (
+          await http(server, 'POST', '/api/me/password', {
+            cookie: member.cookie,
+            body: { currentPassword: member.password, newPassword: changedPassword },
+          })
+        ).status,
+      ).toBe(204);
+      const adminSetPassword = 'Planted-Admin-Set-Password-88';
+      const users = (await http(server, 'GET', '/api/admin/users', { cookie })).body as Array<{
+        id: number;
+        username: string;
+      }>;
+      const memberId = users.find((u) => u.username === member.username)!.id;
+      expect(
+        (
+          await http(server, 'PATCH', `/api/admin/users/${memberId}`, {
+            cookie,
+            body: { password: adminSetPassword },
+          })
+        ).status,
+      ).toBe(200);
+      errors.push(
+        (
+          await http(server, 'POST', '/api/me/password', {
+            cookie,
+            body: { currentPassword: wrongPassword, newPassword: 'x' },
+          })
+        ).text,
+      );
       const second = await buildKey(server, cookie, { description: 'reader' });
       const feed = JSON.stringify(
         (
@@ -65,6 +110,7 @@ for (const kind of STORES) {
           })
         ).events,
       );
+      expect(feed).toContain('"Type":"Password","Id":"' + cred.body.id + '","Name":"planted"');
       const viewer = (await http(server, 'GET', '/api/admin/audit/events?limit=500', { cookie })).text;
       const logs = server.logs.join('');
       expect(logs.length).toBeGreaterThan(1000);
@@ -75,6 +121,10 @@ for (const kind of STORES) {
         secret,
         sessionId,
         key,
+        credentialPlaintext,
+        totpSecret,
+        changedPassword,
+        adminSetPassword,
       };
       for (const [name, value] of Object.entries(planted)) {
         expect(feed.includes(value), `${name} in feed`).toBe(false);
@@ -92,6 +142,10 @@ for (const kind of STORES) {
       expect(sessionRows).not.toContain(sessionId);
       expect(userRows).not.toContain(ADMIN.password);
       expect(userRows).not.toContain(member.password);
+      expect(userRows).not.toContain(totpSecret);
+      expect(
+        JSON.stringify(await server.database.db.selectFrom('credentials').selectAll().execute()),
+      ).not.toContain(credentialPlaintext);
     });
   });
 }
