@@ -114,6 +114,42 @@ for (const kind of STORES) {
       expect(tenant.stdout).toContain(`acme-${kind}.example.test`);
     });
 
+    it('demo fills the tenant with realistic activity over the span, with progress', async () => {
+      const res = await itportal(testDb.env, 'demo', '--events', '3000', '--days', '3');
+      expect(res.code).toBe(0);
+      const progress = res.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
+      expect(progress.at(-1)).toMatchObject({ msg: 'demo progress', done: 3000, total: 3000 });
+      expect(res.stdout).toMatch(/3000 events over 3 days/);
+      const reader = JSON.parse(
+        (await itportal(testDb.env, 'siem-key', 'issue', '--description', 'demo reader', '--json')).stdout,
+      );
+      const { events } = await drain(server, reader.key, {
+        since: new Date(Date.now() - 3 * 86_400_000 - 60_000).toISOString(),
+      });
+      const demo = events.filter(
+        (e) => e.Actor.Username?.startsWith('demo.') || e.Details.reason === 'ip_blocked',
+      );
+      expect(demo.length).toBeGreaterThanOrEqual(3000);
+      const types = new Set(demo.map((e) => e.EventType));
+      for (const t of [
+        'Login.Success',
+        'Login.Failure',
+        'Login.Logout',
+        'Access.Object',
+        'Access.Denied',
+        'PolicyChange',
+        'AdminAction',
+      ]) {
+        expect(types.has(t), t).toBe(true);
+      }
+      expect(demo.some((e) => e.Target.Type === 'Password' && e.Severity === 'warning')).toBe(true);
+      const times = demo.map((e) => Date.parse(e.Timestamp));
+      expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(2 * 86_400_000);
+    });
+
     it('explains bad usage with a non-zero exit and no stack trace', async () => {
       for (const args of [
         ['nope'],
