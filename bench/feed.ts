@@ -16,8 +16,8 @@
  * 5. Drain: follows NextCursor from the start with gzip until HasMore is false: events/s, bytes.
  * 6. Plain read baseline: keyset `SELECT *` per table + JSON.stringify per page, with `pg` directly.
  * 7. Breakdown of one page's server-side cost, stage by stage as the route does it (store queries,
- *    merge, cursor, presentEventJson + join, gzip level 1) with comparison lines (JSON.stringify of
- *    presentEvent objects, gzip level 6), and EXPLAIN ANALYZE of the feed's per-table query.
+ *    merge, cursor, presentEvent + JSON.stringify, gzip level 1) with a comparison line (gzip level 6),
+ *    and EXPLAIN ANALYZE of the feed's per-table query.
  *
  * Options: --seed=demo|sql (default demo), --keep (do not drop the database), --events=N (default
  * 1000000), --pages=N (latency samples, default 40), --batches=N (--seed=sql transactions, default 20).
@@ -39,7 +39,7 @@ import { openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { SOURCE_TABLES } from '../src/modules/audit/event-types.js';
 import { encodeCursor, type FeedCursor } from '../src/modules/feed/feed-cursor.js';
-import { presentEvent, presentEventJson } from '../src/modules/feed/feed-presenter.js';
+import { presentEvent } from '../src/modules/feed/feed-presenter.js';
 import { DEFAULT_FEED_TYPES, createFeedService } from '../src/modules/feed/feed-service.js';
 import { createFeedStore, type FeedStore } from '../src/modules/feed/feed-store.js';
 import { createTenantStore } from '../src/modules/tenants/tenant-store.js';
@@ -685,15 +685,10 @@ async function main() {
     for (const [k, v] of Object.entries(breakdown.medians)) line(k, `${fmt(v, 1)} ms (median)`);
     line('store queries per page', fmt(breakdown.queriesPerPage, 1));
     line('rows read per 5000-event page', fmt(breakdown.scannedPerPage));
-    line(
-      'route text = JSON.stringify text',
-      `${breakdown.sameBytes} of ${breakdown.pages} pages byte for byte${breakdown.sameBytes === breakdown.pages ? '' : ' (DIFFERENT!)'}`,
-    );
     summary.breakdownMedianMs = breakdown.medians;
     summary.breakdownPerPage = {
       queries: breakdown.queriesPerPage,
       rowsRead: breakdown.scannedPerPage,
-      sameBytesAsJsonStringify: breakdown.sameBytes === breakdown.pages,
     };
 
     section('EXPLAIN ANALYZE of the feed query (logs_access, mid-dataset position, 625 rows)');
@@ -770,10 +765,9 @@ async function profilePages(
   const STORE = 'store queries (DB + row mapping)';
   const MERGE = 'merge (service minus store)';
   const CURSOR = 'cursor encode';
-  const TEXT = 'presentEventJson x page + join';
+  const TEXT = 'presentEvent x page + JSON.stringify';
   const GZIP1 = 'gzip level 1 (the route)';
   const TOTAL = "= the route's stages, summed";
-  const OBJECTS = 'cf. JSON.stringify(presentEvent)';
   const GZIP6 = 'cf. gzip level 6';
   const samples: Record<string, number[]> = {
     [STORE]: [],
@@ -782,10 +776,8 @@ async function profilePages(
     [TEXT]: [],
     [GZIP1]: [],
     [TOTAL]: [],
-    [OBJECTS]: [],
     [GZIP6]: [],
   };
-  let sameBytes = 0;
   let totalScanned = 0;
   let totalQueries = 0;
   const N = 10;
@@ -813,23 +805,19 @@ async function profilePages(
     const cursorMs = now() - started;
     started = now();
     // The same text as feed-routes.ts writes.
-    const body = `{"Events":[${page.events.map(presentEventJson).join(',')}],"NextCursor":${JSON.stringify(next)},"HasMore":${page.hasMore}}`;
+    const body = JSON.stringify({
+      Events: page.events.map(presentEvent),
+      NextCursor: next,
+      HasMore: page.hasMore,
+    });
     const textMs = now() - started;
     started = now();
     zlib.gzipSync(body, { level: 1 });
     const gzip1Ms = now() - started;
     started = now();
-    const viaObjects = JSON.stringify({
-      Events: page.events.map(presentEvent),
-      NextCursor: next,
-      HasMore: page.hasMore,
-    });
-    const objectsMs = now() - started;
-    started = now();
     zlib.gzipSync(body);
     const gzip6Ms = now() - started;
     if (i < 2) continue; // warm-up
-    if (viaObjects === body) sameBytes += 1;
     totalQueries += queries;
     totalScanned += page.scanned;
     samples[STORE]!.push(storeMs);
@@ -838,7 +826,6 @@ async function profilePages(
     samples[TEXT]!.push(textMs);
     samples[GZIP1]!.push(gzip1Ms);
     samples[TOTAL]!.push(serviceMs + cursorMs + textMs + gzip1Ms);
-    samples[OBJECTS]!.push(objectsMs);
     samples[GZIP6]!.push(gzip6Ms);
   }
   const medians: Record<string, number> = {};
@@ -848,7 +835,6 @@ async function profilePages(
     queriesPerPage: totalQueries / N,
     scannedPerPage: totalScanned / N,
     pages: N,
-    sameBytes,
   };
 }
 

@@ -36,4 +36,6 @@ export interface AppContext {
   rateLimiter: RateLimiter;
   /** HMAC key for feed cursors, shared by every node through the database. */
   cursorKey: Buffer;
+  /** HMAC key for CSRF tokens, shared likewise. */
+  csrfKey: Buffer;
 }

@@ -124,6 +124,7 @@ export async function createContext(config: Config, database: Database, clock: C
       ? createRedisRateLimiter(redis, config.siemRateLimitPerMinute)
       : createDbRateLimiter(database, config.siemRateLimitPerMinute),
     cursorKey: await loadServerSecret(db, 'feed_cursor_hmac'),
+    csrfKey: await loadServerSecret(db, 'csrf_hmac'),
   };
   return { ctx, close: async () => void (await redis?.quit().catch(() => undefined)) };
 }

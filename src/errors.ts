@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   unauthenticated: 401,
   invalid_credentials: 401,
   forbidden: 403,
+  csrf_failed: 403,
   not_found: 404,
   conflict: 409,
   rate_limited: 429,

@@ -2,6 +2,26 @@
 import nodeHttp from 'node:http';
 import { ADMIN, type TestServer } from './harness.js';
 
+/**
+ * CSRF tokens of the sessions the helpers opened, by cookie: the helpers send the right
+ * X-CSRF-Token with every state-changing request made with a known cookie, as the web UI does.
+ */
+const csrfTokens = new Map<string, string>();
+
+function rememberCsrf(setCookie: string | string[] | null | undefined, body: unknown) {
+  const header = Array.isArray(setCookie) ? setCookie.join(',') : (setCookie ?? '');
+  const pair = /itp_session=[^;]+/.exec(header)?.[0];
+  const token = (body as { csrfToken?: unknown } | undefined)?.csrfToken;
+  if (pair && typeof token === 'string') csrfTokens.set(pair, token);
+}
+
+function withCsrf(method: string, headers: Record<string, string>, cookie: string | undefined) {
+  if (cookie && !['GET', 'HEAD'].includes(method) && !('x-csrf-token' in headers)) {
+    const token = csrfTokens.get(cookie);
+    if (token) headers['x-csrf-token'] = token;
+  }
+}
+
 export interface HttpResult<T = any> {
   status: number;
   headers: Headers;
@@ -18,6 +38,7 @@ export async function http<T = any>(
   const base = typeof server === 'string' ? server : server.url;
   const headers: Record<string, string> = { ...options.headers };
   if (options.cookie) headers.cookie = options.cookie;
+  withCsrf(method, headers, options.cookie);
   let body: string | undefined = options.rawBody;
   if (options.body !== undefined) {
     body = JSON.stringify(options.body);
@@ -31,6 +52,7 @@ export async function http<T = any>(
   } catch {
     parsed = undefined;
   }
+  rememberCsrf(res.headers.get('set-cookie'), parsed);
   return { status: res.status, headers: res.headers, body: parsed as T, text };
 }
 
@@ -126,25 +148,25 @@ export function rawRequest(
   text: string;
   body: any;
 }> {
+  const method = options.method ?? 'GET';
+  const headers = { ...options.headers };
+  withCsrf(method, headers, headers.cookie);
   return new Promise((resolve, reject) => {
-    const req = nodeHttp.request(
-      url,
-      { method: options.method ?? 'GET', headers: options.headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            body = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
-        });
-      },
-    );
+    const req = nodeHttp.request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        rememberCsrf(res.headers['set-cookie'], body);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
+      });
+    });
     req.on('error', reject);
     if (options.body) req.write(options.body);
     req.end();

@@ -6,14 +6,26 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
 import { appendEvent } from '../audit/audit-store.js';
+import { CSRF_HEADER, csrfTokenValid } from './csrf.js';
 
 export const SESSION_COOKIE = 'itp_session';
 
-export function createGuards(ctx: Pick<AppContext, 'auth' | 'database' | 'clock'>) {
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function createGuards(ctx: Pick<AppContext, 'auth' | 'database' | 'clock' | 'csrfKey'>) {
   async function requireUser(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const sessionId = request.cookies[SESSION_COOKIE];
     const user = sessionId ? await ctx.auth.sessionUser(request.tenantId, sessionId) : undefined;
     if (!sessionId || !user) throw new AppError('unauthenticated', 'sign in first: no valid session');
+    if (
+      !SAFE_METHODS.has(request.method) &&
+      !csrfTokenValid(ctx.csrfKey, sessionId, request.headers[CSRF_HEADER])
+    ) {
+      throw new AppError(
+        'csrf_failed',
+        'X-CSRF-Token: missing or wrong; send the csrfToken from login or GET /api/me',
+      );
+    }
     request.user = user;
     request.sessionId = sessionId;
   }

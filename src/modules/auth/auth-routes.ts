@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../app-context.js';
+import { AppError } from '../../errors.js';
 import { SESSION_COOKIE, type Guards } from './auth-guard.js';
+import { csrfTokenFor } from './csrf.js';
 import { ErrorBody, LoginBody, Me } from './auth-schema.js';
 
 export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncTypebox {
@@ -23,6 +25,10 @@ export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
         },
       },
       async (request, reply) => {
+        // Login CSRF: a browser says when a request comes from another site; refuse those.
+        if (request.headers['sec-fetch-site'] === 'cross-site') {
+          throw new AppError('csrf_failed', 'cross-site sign-in refused');
+        }
         const { sessionId, user, expiresAt } = await ctx.auth.login({
           tenantId: request.tenantId,
           username: request.body.username,
@@ -31,7 +37,13 @@ export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
           client: { ip: request.clientIp, userAgent: request.headers['user-agent'] ?? null },
         });
         reply.setCookie(SESSION_COOKIE, sessionId, { ...cookieOptions, expires: new Date(expiresAt) });
-        return { id: user.userId, username: user.username, role: user.role, tenantId: user.tenantId };
+        return {
+          id: user.userId,
+          username: user.username,
+          role: user.role,
+          tenantId: user.tenantId,
+          csrfToken: csrfTokenFor(ctx.csrfKey, sessionId),
+        };
       },
     );
 
@@ -65,7 +77,13 @@ export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
       },
       async (request) => {
         const u = request.user!;
-        return { id: u.userId, username: u.username, role: u.role, tenantId: u.tenantId };
+        return {
+          id: u.userId,
+          username: u.username,
+          role: u.role,
+          tenantId: u.tenantId,
+          csrfToken: csrfTokenFor(ctx.csrfKey, request.sessionId!),
+        };
       },
     );
   };

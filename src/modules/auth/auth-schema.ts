@@ -21,6 +21,8 @@ export const Me = Type.Object({
   role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
   /** The tenant (portal) the session belongs to. */
   tenantId: Type.Integer(),
+  /** Send as X-CSRF-Token on every POST, PUT, PATCH and DELETE of this session. */
+  csrfToken: Type.String(),
 });
 
 export const ErrorBody = Type.Object({

@@ -71,38 +71,3 @@ export function presentEvent(e: StoredEvent): EventEnvelope {
     Details: legacy ? legacyDetails(e) : parseDetails(e.details),
   };
 }
-
-const str = (v: string | null) => (v === null ? 'null' : JSON.stringify(v));
-const num = (v: number | null) => (v === null ? 'null' : String(v));
-const controlsJson = new Map<string, string>();
-
-/**
- * The same envelope as presentEvent, written straight to JSON text for the feed's hot path (a page is
- * 5,000 of these). Key order and values are identical to JSON.stringify(presentEvent(e)); a unit test
- * holds the two together. Details are spliced as stored: the column is only ever written by
- * appendEvent as JSON.stringify of an object, so it is already a JSON object text.
- */
-export function presentEventJson(e: StoredEvent): string {
-  const legacy = e.eventType === null;
-  const type = effectiveEventType(e);
-  const info = eventTypeInfo(type);
-  let controls = controlsJson.get(type);
-  if (controls === undefined) {
-    controls = JSON.stringify(info.controls);
-    controlsJson.set(type, controls);
-  }
-  const raw = e.details;
-  const details = legacy
-    ? JSON.stringify(legacyDetails(e))
-    : raw && raw.charCodeAt(0) === 123 /* { */ && raw.charCodeAt(raw.length - 1) === 125 /* } */
-      ? raw
-      : JSON.stringify(parseDetails(raw));
-  return (
-    `{"Id":${str(`${e.source}:${e.id}`)},"Timestamp":"${new Date(e.createdAt).toISOString()}","EventType":${str(type)}` +
-    `,"Category":${str(info.category)},"Severity":${str(legacy ? 'info' : (e.severity ?? info.defaultSeverity))}` +
-    `,"Outcome":${str(legacy ? 'success' : (e.outcome ?? 'success'))},"SourceTable":${str(e.source)}` +
-    `,"Actor":{"UserId":${num(e.userId)},"Username":${str(e.username)},"ClientId":${str(e.clientId)}}` +
-    `,"Target":{"Type":${str(e.targetType)},"Id":${str(e.targetId)},"Name":${str(e.targetName)}}` +
-    `,"Ip":${str(e.ip)},"UserAgent":${str(e.userAgent)},"Controls":${controls},"Details":${details}}`
-  );
-}

@@ -11,7 +11,7 @@ import type { SiemKeyRow } from '../siem-keys/siem-key-store.js';
 import { unauthorized } from '../siem-keys/siem-key-service.js';
 import { decodeCursor, encodeCursor, type FeedCursor } from './feed-cursor.js';
 import { parseEventTypes, parseSince } from './feed-params.js';
-import { presentEventJson } from './feed-presenter.js';
+import { presentEvent } from './feed-presenter.js';
 import { FeedQuery, FeedResponse } from './feed-schema.js';
 import { MAX_LIMIT } from './feed-service.js';
 
@@ -96,10 +96,15 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           cursorIn: rawCursor ?? null,
           cursorOut: nextCursor,
         });
-        // Written as text (same bytes as the schema describes): the page is the hot path.
+        // Serialized with JSON.stringify, not the schema's fast-json-stringify: with free-form Details
+        // it is twice as fast on a 5,000-event page (docs/benchmarks.md). Same bytes the schema describes.
         let body: string;
         try {
-          body = `{"Events":[${page.events.map(presentEventJson).join(',')}],"NextCursor":${JSON.stringify(nextCursor)},"HasMore":${page.hasMore}}`;
+          body = JSON.stringify({
+            Events: page.events.map(presentEvent),
+            NextCursor: nextCursor,
+            HasMore: page.hasMore,
+          });
         } finally {
           await recorded;
         }
