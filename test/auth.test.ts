@@ -81,6 +81,45 @@ for (const kind of STORES) {
       expect(logins[3]!.Controls).toEqual(['AU-2']);
     });
 
+    it('requires the session-bound X-CSRF-Token on state-changing requests, and refuses cross-site sign-in', async () => {
+      const res = await http(server, 'POST', '/api/auth/login', {
+        body: { username: ADMIN.username, password: ADMIN.password },
+      });
+      const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+      const token = res.body.csrfToken as string;
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect((await http(server, 'GET', '/api/me', { cookie })).body.csrfToken).toBe(token);
+      const other = await http(server, 'POST', '/api/auth/login', {
+        body: { username: ADMIN.username, password: ADMIN.password },
+      });
+      const body = { description: 'csrf probe' };
+      for (const headers of [
+        { 'x-csrf-token': '' },
+        { 'x-csrf-token': 'forged' },
+        { 'x-csrf-token': other.body.csrfToken as string },
+      ]) {
+        const refused = await http(server, 'POST', '/api/admin/siem/keys', { cookie, body, headers });
+        expect(refused.status).toBe(403);
+        expect(refused.body.Error).toBe('csrf_failed');
+        expect((await http(server, 'POST', '/api/auth/logout', { cookie, headers })).status).toBe(403);
+      }
+      expect(
+        (
+          await http(server, 'POST', '/api/admin/siem/keys', {
+            cookie,
+            body,
+            headers: { 'x-csrf-token': token },
+          })
+        ).status,
+      ).toBe(201);
+      const crossSite = await http(server, 'POST', '/api/auth/login', {
+        body: { username: ADMIN.username, password: ADMIN.password },
+        headers: { 'sec-fetch-site': 'cross-site' },
+      });
+      expect(crossSite.status).toBe(403);
+      expect(crossSite.headers.get('set-cookie')).toBeNull();
+    });
+
     it('refuses a missing, forged or expired-by-logout session with 401 JSON', async () => {
       for (const cookie of [undefined, 'itp_session=forged-value']) {
         const res = await http(server, 'GET', '/api/me', { cookie });
