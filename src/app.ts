@@ -2,7 +2,11 @@
  * Builds the Fastify app from a config and an open database. No side effects on import; main.ts
  * (and the tests) decide when to migrate and listen.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import compress from '@fastify/compress';
+import fastifyStatic from '@fastify/static';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -164,7 +168,10 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
     (httpPart === 'body' ? bodyAjv : textAjv).compile(schema),
   );
 
-  installErrorHandler(app);
+  // The web UI (src/web, built by Vite into dist/web by `npm run build`), served from this origin.
+  const webRoot = fileURLToPath(new URL('../dist/web/', import.meta.url));
+  const webBuilt = fs.existsSync(path.join(webRoot, 'index.html'));
+  installErrorHandler(app, { webIndex: webBuilt });
   await app.register(cookie);
   // gzip level 1: a feed page compresses ~10x at a fraction of level 6's CPU (docs/benchmarks.md).
   await app.register(compress, {
@@ -195,6 +202,15 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
     },
   });
   installRequestContext(app, ctx);
+  if (webBuilt) {
+    await app.register(fastifyStatic, {
+      root: webRoot,
+      prefix: '/',
+      wildcard: false,
+      index: ['index.html'],
+      cacheControl: false,
+    });
+  }
   const guards = createGuards(ctx);
   await app.register(opsRoutes(ctx));
   await app.register(authRoutes(ctx, guards));

@@ -57,7 +57,7 @@ export function sendError(reply: FastifyReply, err: AppError): FastifyReply {
   return reply.status(err.status).send({ Error: err.code, Message: err.message });
 }
 
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, options: { webIndex: boolean }): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (isAppError(error)) {
       if (error.status >= 500) request.log.warn({ code: error.code }, error.message);
@@ -89,10 +89,17 @@ export function installErrorHandler(app: FastifyInstance): void {
     });
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      reply,
-      new AppError('not_found', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`),
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    // The web UI is a single page: any other GET that asks for HTML gets its index.
+    if (
+      options.webIndex &&
+      request.method === 'GET' &&
+      !path.startsWith('/api/') &&
+      (request.headers.accept ?? '').includes('text/html')
+    ) {
+      return reply.type('text/html; charset=utf-8').sendFile('index.html');
+    }
+    return sendError(reply, new AppError('not_found', `no route ${request.method} ${path.slice(0, 200)}`));
+  });
 }
