@@ -7,7 +7,9 @@
  *    resources through the services, then events in 10,000-event transactions (mix about
  *    login/access/admin/denied = 20/58/10/12 %); --seed=sql with one INSERT ... SELECT ... FROM
  *    generate_series per table per transaction (20/55/10/15 %), faster, for quick iterations.
- * 2. Starts listening, logs in as admin over HTTP and issues a SIEM key.
+ * 2. Starts the measured server as a process of its own (`node dist/main.js`, compiled first), so the
+ *    bench's client work (gunzip, JSON.parse) does not share its event loop, logs in as admin over
+ *    HTTP and issues a SIEM key.
  * 3. Cold, unvacuumed pages: 10 limit=5000 pages over HTTP (no gzip) read BEFORE any VACUUM, so that
  *    PostgreSQL sets hint bits (and plans without statistics) as a fresh database would: their p50.
  *    Then VACUUM ANALYZE; every later figure is on vacuumed tables.
@@ -26,7 +28,10 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -151,6 +156,17 @@ function get(agent: http.Agent, url: string, headers: Record<string, string>): P
       });
     });
     req.on('error', reject);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
   });
 }
 
@@ -432,10 +448,52 @@ async function main() {
     }
 
     // ---------------------------------------------------------------------------------------
-    section('Listen, log in, issue a SIEM key');
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    section('Server process, log in, issue a SIEM key');
+    // The measured server runs in a process of its own (`node dist/main.js`, as `npm start` does), so
+    // the bench's client (gunzip + JSON.parse of every page) does not share its event loop, as a SIEM
+    // would not. The in-process app above only seeds and profiles.
+    // Compile the server as it is now (dist/ may be older than the sources being measured).
+    const built = spawnSync(
+      process.execPath,
+      [
+        fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)),
+        '-p',
+        'tsconfig.build.json',
+      ],
+      {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        stdio: 'inherit',
+      },
+    );
+    if (built.status !== 0) throw new Error('tsc -p tsconfig.build.json failed');
+    const port = await freePort();
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../dist/main.js', import.meta.url))], {
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        SIEM_RATE_LIMIT_PER_MINUTE: '100000',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const previousClose = closeServer;
+    closeServer = async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await previousClose?.();
+    };
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('IT Portal is listening')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out.slice(0, 500)}`)));
+    });
+    const base = `http://127.0.0.1:${port}`;
     const loginRes = await fetch(`${base}/api/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -443,9 +501,10 @@ async function main() {
     });
     if (loginRes.status !== 200) throw new Error(`login failed: ${loginRes.status} ${await loginRes.text()}`);
     const cookie = (loginRes.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const { csrfToken } = (await loginRes.json()) as { csrfToken: string };
     const keyRes = await fetch(`${base}/api/admin/siem/keys`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
+      headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
       body: JSON.stringify({ description: 'bench SIEM', allowedCidrs: '' }),
     });
     if (keyRes.status !== 201) throw new Error(`issue key failed: ${keyRes.status} ${await keyRes.text()}`);

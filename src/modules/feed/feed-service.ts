@@ -112,8 +112,10 @@ export function createFeedService({ store }: { store: FeedStore }) {
       }
     }
 
+    // The first chunk of every table at once: the database works on all of them together.
+    await Promise.all(streams.map((s) => fill(s)));
     while (events.length < limit) {
-      for (const s of streams) await fill(s);
+      for (const s of streams) if (s.head >= s.buffer.length && !s.exhausted && budget > 0) await fill(s);
       let pick: Stream | null = null;
       let bound = Infinity;
       for (const s of streams) {

@@ -30,24 +30,6 @@ export interface StoredEvent {
   legacy?: { action: string | null; message: string | null };
 }
 
-const COMMON = [
-  'id',
-  'txid',
-  'created_at',
-  'event_type',
-  'severity',
-  'outcome',
-  'user_id',
-  'username',
-  'client_id',
-  'target_type',
-  'target_id',
-  'target_name',
-  'ip',
-  'user_agent',
-  'details',
-] as const;
-
 type Row = Record<string, unknown>;
 
 export function toStoredEvent(source: SourceTable, r: Row): StoredEvent {
@@ -92,16 +74,37 @@ export interface FeedStore {
   ): Promise<StoredEvent[]>;
 }
 
+/** The hot read selects straight into StoredEvent's names, so a row needs no copying (both drivers
+ * return numbers for ids and times: better-sqlite3 natively, pg through connect.ts's type parsers). */
+const FEED_COLUMNS = [
+  'id',
+  'txid',
+  'created_at as createdAt',
+  'event_type as eventType',
+  'severity',
+  'outcome',
+  'user_id as userId',
+  'username',
+  'client_id as clientId',
+  'target_type as targetType',
+  'target_id as targetId',
+  'target_name as targetName',
+  'ip',
+  'user_agent as userAgent',
+  'details',
+];
+const NARROW_COLUMNS = ['id', 'txid', 'created_at as createdAt', 'event_type as eventType'];
+
 export function createFeedStore({ db, dialect }: Pick<Database, 'db' | 'dialect'>): FeedStore {
   const untyped = db as unknown as Kysely<Record<EventTableName, Row>>;
   return {
     async readAfter(tenantId, source, after, limit, narrow) {
       const table = tableOf(source);
-      const columns: string[] = narrow
-        ? ['id', 'txid', 'created_at', 'event_type']
+      const columns = narrow
+        ? NARROW_COLUMNS
         : source === 'LogsAdmin'
-          ? [...COMMON, 'action', 'message']
-          : [...COMMON];
+          ? [...FEED_COLUMNS, 'action', 'message']
+          : FEED_COLUMNS;
       const rows = await untyped
         .selectFrom(table)
         .select(columns as never[])
@@ -112,7 +115,15 @@ export function createFeedStore({ db, dialect }: Pick<Database, 'db' | 'dialect'
         .orderBy('id' as never)
         .limit(limit)
         .execute();
-      return rows.map((r) => toStoredEvent(source, r as Row));
+      const events = rows as unknown as Array<
+        StoredEvent & { action?: string | null; message?: string | null }
+      >;
+      for (const e of events) {
+        e.source = source;
+        if (source === 'LogsAdmin' && !narrow)
+          e.legacy = { action: e.action ?? null, message: e.message ?? null };
+      }
+      return events;
     },
   };
 }
