@@ -1,13 +1,9 @@
-/** The `itportal` command: one file per subcommand. */
+/**
+ * The `itportal` command: one file per subcommand, each loaded only when called, so that a cron run
+ * of `siem pull` does not load the server, the database drivers and their dependencies.
+ */
 import { ConfigError } from '../config.js';
 import { isAppError } from '../errors.js';
-import { demo } from './demo.js';
-import { migrate } from './migrate.js';
-import { serve } from './serve.js';
-import { siemKey } from './siem-key.js';
-import { siem } from './siem-pull.js';
-import { tenant } from './tenant.js';
-import { user } from './user.js';
 
 const HELP = `itportal — IT Portal audit trail and SIEM feed
 
@@ -28,19 +24,19 @@ export async function runCli(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'serve':
-        return await serve();
+        return await (await import('./serve.js')).serve();
       case 'migrate':
-        return await migrate();
+        return await (await import('./migrate.js')).migrate();
       case 'tenant':
-        return await tenant(rest);
+        return await (await import('./tenant.js')).tenant(rest);
       case 'user':
-        return await user(rest);
+        return await (await import('./user.js')).user(rest);
       case 'siem-key':
-        return await siemKey(rest);
+        return await (await import('./siem-key.js')).siemKey(rest);
       case 'demo':
-        return await demo(rest);
+        return await (await import('./demo.js')).demo(rest);
       case 'siem':
-        return await siem(rest);
+        return await (await import('./siem-pull.js')).siem(rest);
       case undefined:
       case 'help':
       case '--help':
