@@ -1,0 +1,129 @@
+/**
+ * Events per hour as stacked SVG bars, one colour per EventType (colours in styles.css, by class:
+ * the CSP allows no inline <style>). Drawn at the container's real width, so text never stretches.
+ */
+import { useEffect, useRef, useState } from 'react';
+
+export interface HourBucket {
+  start: number;
+  counts: Record<string, number>;
+}
+
+const HEIGHT = 200;
+const PAD = { top: 12, right: 8, bottom: 26, left: 36 };
+
+const typeClass = (t: string) => `t-${t.replace('.', '-')}`;
+const pad = (n: number) => String(n).padStart(2, '0');
+
+function niceMax(n: number): number {
+  if (n <= 4) return Math.max(n, 1);
+  const mag = 10 ** Math.floor(Math.log10(n));
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * mag >= n) return step * mag;
+  return 10 * mag;
+}
+
+export function EventChart({ buckets, types }: { buckets: HourBucket[]; types: readonly string[] }) {
+  const wrap = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(0);
+  useEffect(() => {
+    const el = wrap.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setWidth(el.clientWidth));
+    ro.observe(el);
+    setWidth(el.clientWidth);
+    return () => ro.disconnect();
+  }, []);
+
+  const totals = buckets.map((b) => Object.values(b.counts).reduce((a, c) => a + c, 0));
+  const total = totals.reduce((a, c) => a + c, 0);
+  const max = niceMax(Math.max(0, ...totals));
+  const innerW = Math.max(0, width - PAD.left - PAD.right);
+  const innerH = HEIGHT - PAD.top - PAD.bottom;
+  const slot = buckets.length ? innerW / buckets.length : 0;
+  const barW = Math.max(1, slot * 0.72);
+  const y = (v: number) => PAD.top + innerH - (v / max) * innerH;
+  // A label every so many hours, so that labels (about 40 px wide) never overlap.
+  const every = Math.max(1, Math.ceil(42 / Math.max(slot, 1)));
+  const labelEvery = [1, 2, 3, 4, 6, 12, 24, 48].find((n) => n >= every) ?? 48;
+  const present = types.filter((t) => buckets.some((b) => b.counts[t]));
+  const summary = `${total} events over ${buckets.length} hours${
+    present.length
+      ? `: ${present.map((t) => `${t} ${buckets.reduce((a, b) => a + (b.counts[t] ?? 0), 0)}`).join(', ')}`
+      : ''
+  }`;
+
+  return (
+    <figure className="chart">
+      <div ref={wrap} className="chart-canvas">
+        {width > 0 && (
+          <svg width={width} height={HEIGHT} role="img" aria-label={`Events per hour by type. ${summary}`}>
+            {[0, 0.5, 1].map((f) => (
+              <g key={f}>
+                <line className="grid" x1={PAD.left} x2={width - PAD.right} y1={y(max * f)} y2={y(max * f)} />
+                <text className="axis" x={PAD.left - 6} y={y(max * f) + 4} textAnchor="end">
+                  {Number.isInteger(max * f) ? max * f : (max * f).toFixed(1)}
+                </text>
+              </g>
+            ))}
+            {buckets.map((b, i) => {
+              const x = PAD.left + i * slot + (slot - barW) / 2;
+              let acc = 0;
+              const d = new Date(b.start);
+              const label = `${pad(d.getHours())}:00`;
+              return (
+                <g key={b.start}>
+                  <title>{`${d.toLocaleDateString('en-CA')} ${label}: ${totals[i]} events${
+                    totals[i]
+                      ? ` (${types
+                          .filter((t) => b.counts[t])
+                          .map((t) => `${t} ${b.counts[t]}`)
+                          .join(', ')})`
+                      : ''
+                  }`}</title>
+                  {types.map((t) => {
+                    const n = b.counts[t] ?? 0;
+                    if (!n) return null;
+                    const y0 = y(acc + n);
+                    const h = y(acc) - y0;
+                    acc += n;
+                    return (
+                      <rect
+                        key={t}
+                        className={typeClass(t)}
+                        x={x}
+                        y={y0}
+                        width={barW}
+                        height={Math.max(h, 1)}
+                      />
+                    );
+                  })}
+                  {i % labelEvery === 0 && (
+                    <text
+                      className="axis"
+                      x={PAD.left + i * slot + slot / 2}
+                      y={HEIGHT - 8}
+                      textAnchor="middle"
+                    >
+                      {label}
+                    </text>
+                  )}
+                </g>
+              );
+            })}
+            <line className="baseline" x1={PAD.left} x2={width - PAD.right} y1={y(0)} y2={y(0)} />
+          </svg>
+        )}
+      </div>
+      <figcaption>
+        <ul className="legend">
+          {types.map((t) => (
+            <li key={t} className={present.includes(t) ? '' : 'absent'}>
+              <span className={`swatch ${typeClass(t)}`} aria-hidden="true" />
+              {t}
+            </li>
+          ))}
+        </ul>
+      </figcaption>
+    </figure>
+  );
+}

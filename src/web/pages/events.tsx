@@ -1,0 +1,386 @@
+/**
+ * The audit event viewer: the normalized events newest first, filtered on the server (EventType,
+ * Severity, Outcome, actor, time range), paged with the API's NextPage token, each event's full JSON
+ * on click, and a chart of events per hour by type over the filtered time window. The filters live
+ * in the URL, so a view can be reloaded and shared.
+ */
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { api, query, type AuditEvent, type AuditPage } from '../api.ts';
+import { Badge, Empty, ErrorAlert, Field, Page, Time, isForbidden, useLoad } from '../components/ui.tsx';
+import { navigate, useLocation } from '../router.tsx';
+import { EventChart } from '../components/event-chart.tsx';
+
+export const EVENT_TYPES = [
+  'Login.Success',
+  'Login.Failure',
+  'Login.Logout',
+  'Access.Object',
+  'Access.Denied',
+  'PolicyChange',
+  'AdminAction',
+  'Audit.SiemPoll',
+] as const;
+const TYPE_CHOICES: Array<[string, string]> = [
+  ['', 'All event types'],
+  ['Login.*', 'Login.* (all sign-in events)'],
+  ['Access.*', 'Access.* (all access events)'],
+  ...EVENT_TYPES.map((t): [string, string] => [t, t]),
+];
+const SEVERITIES = ['info', 'warning', 'critical'];
+const OUTCOMES = ['success', 'denied', 'failure'];
+const FILTERS = ['eventType', 'severity', 'outcome', 'actor', 'from', 'to'] as const;
+type Filters = Record<(typeof FILTERS)[number], string>;
+
+const pad = (n: number) => String(n).padStart(2, '0');
+/** ISO instant → the value of a datetime-local input (local time, minutes). */
+function toLocalInput(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+function fromLocalInput(value: string): string {
+  if (!value) return '';
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? value : d.toISOString();
+}
+
+function severityTone(s: string) {
+  return s === 'critical' ? 'danger' : s === 'warning' ? 'warning' : 'info';
+}
+function outcomeTone(o: string) {
+  return o === 'success' ? 'success' : o === 'denied' ? 'danger' : 'warning';
+}
+
+function targetText(e: AuditEvent): string {
+  const t = e.Target;
+  if (!t.Type) return '—';
+  return [t.Type, t.Name ?? t.Id].filter(Boolean).join(': ');
+}
+
+export function EventsPage() {
+  const { search } = useLocation();
+  const applied: Filters = Object.fromEntries(FILTERS.map((f) => [f, search.get(f) ?? ''])) as Filters;
+  const appliedKey = FILTERS.map((f) => applied[f]).join('|');
+  const [draft, setDraft] = useState<Filters>(applied);
+  const [pages, setPages] = useState<Array<string | undefined>>([undefined]);
+  const [selected, setSelected] = useState<AuditEvent | null>(null);
+  const before = pages[pages.length - 1];
+
+  useEffect(() => {
+    setDraft(applied);
+    setPages([undefined]);
+  }, [appliedKey]);
+
+  const list = useLoad<AuditPage>(`/api/admin/audit/events${query({ ...applied, limit: 50, before })}`);
+
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    navigate(
+      `/admin/events${query({ ...draft, from: fromLocalInput(draft.from), to: fromLocalInput(draft.to) })}`,
+    );
+  };
+  const reset = () => navigate('/admin/events');
+
+  if (isForbidden(list.error)) {
+    return (
+      <Page title="Audit events">
+        <ErrorAlert error={list.error} />
+      </Page>
+    );
+  }
+  return (
+    <Page title="Audit events" intro="The normalized events the SIEM receives, newest first.">
+      <section className="card" aria-labelledby="filters-heading">
+        <h2 id="filters-heading">Filters</h2>
+        <form className="filters" onSubmit={apply} noValidate>
+          <Field label="Event type" name="eventType" error={list.error}>
+            {(p) => (
+              <select
+                {...p}
+                value={draft.eventType}
+                onChange={(e) => setDraft({ ...draft, eventType: e.target.value })}
+              >
+                {TYPE_CHOICES.map(([v, l]) => (
+                  <option key={v} value={v}>
+                    {l}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Severity" name="severity" error={list.error}>
+            {(p) => (
+              <select
+                {...p}
+                value={draft.severity}
+                onChange={(e) => setDraft({ ...draft, severity: e.target.value })}
+              >
+                <option value="">Any severity</option>
+                {SEVERITIES.map((s) => (
+                  <option key={s} value={s}>
+                    {s}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Outcome" name="outcome" error={list.error}>
+            {(p) => (
+              <select
+                {...p}
+                value={draft.outcome}
+                onChange={(e) => setDraft({ ...draft, outcome: e.target.value })}
+              >
+                <option value="">Any outcome</option>
+                {OUTCOMES.map((s) => (
+                  <option key={s} value={s}>
+                    {s}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Actor" name="actor" hint="Exact username" error={list.error}>
+            {(p) => (
+              <input
+                {...p}
+                value={draft.actor}
+                onChange={(e) => setDraft({ ...draft, actor: e.target.value })}
+              />
+            )}
+          </Field>
+          <Field label="From" name="from" error={list.error}>
+            {(p) => (
+              <input
+                {...p}
+                type="datetime-local"
+                value={draft.from.includes('Z') ? toLocalInput(draft.from) : draft.from}
+                onChange={(e) => setDraft({ ...draft, from: e.target.value })}
+              />
+            )}
+          </Field>
+          <Field label="To" name="to" error={list.error}>
+            {(p) => (
+              <input
+                {...p}
+                type="datetime-local"
+                value={draft.to.includes('Z') ? toLocalInput(draft.to) : draft.to}
+                onChange={(e) => setDraft({ ...draft, to: e.target.value })}
+              />
+            )}
+          </Field>
+          <div className="filter-actions">
+            <button type="submit" className="btn btn-primary">
+              Apply filters
+            </button>
+            <button type="button" className="btn btn-secondary" onClick={reset}>
+              Reset
+            </button>
+          </div>
+        </form>
+      </section>
+
+      <EventsPerHour filters={applied} filtersKey={appliedKey} />
+
+      <section className="card" aria-labelledby="events-heading">
+        <h2 id="events-heading">Events</h2>
+        <ErrorAlert error={list.error} />
+        {list.data?.Events.length === 0 && <Empty>No events match these filters.</Empty>}
+        {list.data && list.data.Events.length > 0 && (
+          <div className="table-wrap">
+            <table className="table responsive events-table">
+              <thead>
+                <tr>
+                  <th scope="col">Time</th>
+                  <th scope="col">Event type</th>
+                  <th scope="col">Severity</th>
+                  <th scope="col">Outcome</th>
+                  <th scope="col">Actor</th>
+                  <th scope="col">Target</th>
+                  <th scope="col">IP</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.Events.map((e) => (
+                  <tr key={e.Id} className="clickable" onClick={() => setSelected(e)}>
+                    <td data-label="Time">
+                      <Time iso={e.Timestamp} />
+                    </td>
+                    <td data-label="Event type">
+                      <button
+                        type="button"
+                        className="linklike"
+                        onClick={(ev) => {
+                          ev.stopPropagation();
+                          setSelected(e);
+                        }}
+                        aria-label={`${e.EventType} at ${e.Timestamp}: show the full event`}
+                      >
+                        <span className={`swatch t-${e.EventType.replace('.', '-')}`} aria-hidden="true" />
+                        {e.EventType}
+                      </button>
+                    </td>
+                    <td data-label="Severity">
+                      <Badge tone={severityTone(e.Severity)}>{e.Severity}</Badge>
+                    </td>
+                    <td data-label="Outcome">
+                      <Badge tone={outcomeTone(e.Outcome)}>{e.Outcome}</Badge>
+                    </td>
+                    <td data-label="Actor">{e.Actor.Username ?? <span className="muted">—</span>}</td>
+                    <td data-label="Target" className="break">
+                      {targetText(e)}
+                    </td>
+                    <td data-label="IP">{e.Ip ?? '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <div className="pager">
+          <button
+            type="button"
+            className="btn btn-secondary"
+            disabled={pages.length <= 1}
+            onClick={() => setPages((p) => p.slice(0, -1))}
+          >
+            Newer
+          </button>
+          <span className="muted">Page {pages.length}</span>
+          <button
+            type="button"
+            className="btn btn-secondary"
+            disabled={!list.data?.NextPage}
+            onClick={() => list.data?.NextPage && setPages((p) => [...p, list.data!.NextPage!])}
+          >
+            Older
+          </button>
+        </div>
+      </section>
+      <EventDialog event={selected} onClose={() => setSelected(null)} />
+    </Page>
+  );
+}
+
+function EventDialog({ event, onClose }: { event: AuditEvent | null; onClose: () => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const closeRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (event && !d.open) {
+      d.showModal();
+      closeRef.current?.focus();
+    } else if (!event && d.open) d.close();
+  }, [event]);
+  return (
+    <dialog
+      ref={ref}
+      className="dialog dialog-wide"
+      aria-labelledby="event-json-title"
+      onCancel={(e) => (e.preventDefault(), onClose())}
+    >
+      <h2 id="event-json-title">{event ? `${event.EventType} · ${event.Id}` : 'Event'}</h2>
+      <pre className="json" tabIndex={0} aria-label="The event as JSON">
+        {event ? JSON.stringify(event, null, 2) : ''}
+      </pre>
+      <div className="dialog-actions">
+        <button ref={closeRef} type="button" className="btn btn-secondary" onClick={onClose}>
+          Close
+        </button>
+      </div>
+    </dialog>
+  );
+}
+
+const HOUR = 3_600_000;
+const MAX_HOURS = 7 * 24;
+const MAX_CHART_PAGES = 20;
+
+/** The chart's window: the filter's range when given (at most a week, its end kept), else the last 24 hours. */
+function chartWindow(filters: Filters, now: number): { start: number; end: number } {
+  const to = filters.to ? Date.parse(filters.to) : NaN;
+  const from = filters.from ? Date.parse(filters.from) : NaN;
+  const end = Number.isFinite(to) ? to : now;
+  let start = Number.isFinite(from) ? from : end - 24 * HOUR;
+  if (end - start > MAX_HOURS * HOUR) start = end - MAX_HOURS * HOUR;
+  return { start: Math.floor(start / HOUR) * HOUR, end };
+}
+
+function EventsPerHour({ filters, filtersKey }: { filters: Filters; filtersKey: string }) {
+  const [state, setState] = useState<{
+    events: AuditEvent[];
+    truncated: boolean;
+    start: number;
+    end: number;
+  } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    let cancelled = false;
+    const { start, end } = chartWindow(filters, Date.now());
+    (async () => {
+      const events: AuditEvent[] = [];
+      let before: string | undefined;
+      let truncated = false;
+      for (let i = 0; ; i++) {
+        const page = await api<AuditPage>(
+          `GET`,
+          `/api/admin/audit/events${query({
+            ...filters,
+            from: new Date(start).toISOString(),
+            to: new Date(end).toISOString(),
+            limit: 500,
+            before,
+          })}`,
+        );
+        events.push(...page.Events);
+        if (!page.NextPage) break;
+        if (i + 1 >= MAX_CHART_PAGES) {
+          truncated = true;
+          break;
+        }
+        before = page.NextPage;
+      }
+      if (!cancelled) {
+        setState({ events, truncated, start, end });
+        setError(null);
+      }
+    })().catch((e) => !cancelled && setError(e));
+    return () => {
+      cancelled = true;
+    };
+  }, [filtersKey]);
+
+  const hours = state ? Math.max(1, Math.ceil((state.end - state.start) / HOUR)) : 0;
+  const buckets = useMemo(() => {
+    if (!state) return [];
+    const b = Array.from({ length: hours }, (_, i) => ({
+      start: state.start + i * HOUR,
+      counts: {} as Record<string, number>,
+    }));
+    for (const e of state.events) {
+      const i = Math.floor((Date.parse(e.Timestamp) - state.start) / HOUR);
+      const bucket = b[i];
+      if (bucket) bucket.counts[e.EventType] = (bucket.counts[e.EventType] ?? 0) + 1;
+    }
+    return b;
+  }, [state, hours]);
+
+  return (
+    <section className="card" aria-labelledby="chart-heading">
+      <h2 id="chart-heading">Events per hour, by type</h2>
+      {error ? <ErrorAlert error={error} /> : null}
+      {state && (
+        <>
+          <p className="muted">
+            {state.events.length.toLocaleString('en-US')} events from{' '}
+            <Time iso={new Date(state.start).toISOString()} /> to{' '}
+            <Time iso={new Date(state.end).toISOString()} />
+            {state.truncated && ' (the newest 10,000 only)'}
+          </p>
+          <EventChart buckets={buckets} types={EVENT_TYPES} />
+        </>
+      )}
+    </section>
+  );
+}

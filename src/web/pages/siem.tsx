@@ -1,0 +1,394 @@
+/**
+ * The SIEM integration: issue a key (its plaintext shown once, here, and never again), list keys
+ * (never a secret: the API does not have them), revoke with a confirmation, and a key's poll history.
+ */
+import { useRef, useState } from 'react';
+import { api, type IssuedKey, type PollRecord, type SiemKey } from '../api.ts';
+import {
+  Badge,
+  ConfirmDialog,
+  CopyButton,
+  Empty,
+  ErrorAlert,
+  Field,
+  Page,
+  Section,
+  Time,
+  isForbidden,
+  useLoad,
+  useSubmit,
+} from '../components/ui.tsx';
+import { Link } from '../router.tsx';
+import { ADMIN_CRUMB } from './admin-home.tsx';
+
+const CRUMBS = [ADMIN_CRUMB, { to: '/admin/integrations', label: 'Integrations' }];
+const SIEM_CRUMBS = [...CRUMBS, { to: '/admin/integrations/siem', label: 'SIEM' }];
+
+const GUIDES = [
+  { href: '/docs/siem/README.md', label: 'Overview: which SIEM, which setup' },
+  { href: '/docs/siem/splunk/README.md', label: 'Splunk' },
+  { href: '/docs/siem/sentinel/README.md', label: 'Microsoft Sentinel' },
+  { href: '/docs/siem/elastic/README.md', label: 'Elastic' },
+  { href: '/docs/siem/wazuh/README.md', label: 'Wazuh' },
+  { href: '/docs/siem/qradar/README.md', label: 'QRadar' },
+  { href: '/docs/api.md', label: 'API reference (the feed, its cursor and errors)' },
+];
+
+export function firstPollCommand(key: string): string {
+  return `curl -s --compressed -H "Authorization: ApiKey ${key}" "${window.location.origin}/api/siem/events?limit=100"`;
+}
+
+function StatusBadge({ status }: { status: string }) {
+  return <Badge tone={status === 'active' ? 'success' : 'muted'}>{status}</Badge>;
+}
+
+function useRevoke(onDone: () => Promise<void> | void) {
+  const [target, setTarget] = useState<SiemKey | null>(null);
+  const submit = useSubmit(async () => {
+    if (!target) return;
+    await api<SiemKey>('DELETE', `/api/admin/siem/keys/${target.id}`);
+    setTarget(null);
+    await onDone();
+  });
+  const dialog = (
+    <ConfirmDialog
+      open={target !== null}
+      title="Revoke this key?"
+      body={
+        <p>
+          <strong>{target?.description}</strong> (<code>{target?.keyPrefix}…</code>) stops working on its next
+          poll, on every node. A revoked key cannot be restored: the SIEM will need a new key.
+        </p>
+      }
+      confirmLabel="Revoke key"
+      busy={submit.busy}
+      error={submit.error}
+      onCancel={() => {
+        submit.setError(null);
+        setTarget(null);
+      }}
+      onConfirm={() => void submit.run()}
+    />
+  );
+  return { ask: setTarget, dialog };
+}
+
+export function SiemPage() {
+  const keys = useLoad<SiemKey[]>('/api/admin/siem/keys');
+  const [description, setDescription] = useState('');
+  const [allowedCidrs, setAllowedCidrs] = useState('');
+  const [issued, setIssued] = useState<IssuedKey | null>(null);
+  const issuedHeading = useRef<HTMLHeadingElement>(null);
+  const issue = useSubmit(async () => {
+    const key = await api<IssuedKey>('POST', '/api/admin/siem/keys', { description, allowedCidrs });
+    setIssued(key);
+    setDescription('');
+    setAllowedCidrs('');
+    await keys.reload();
+    window.setTimeout(() => issuedHeading.current?.focus(), 0);
+  });
+  const revoke = useRevoke(keys.reload);
+
+  if (isForbidden(keys.error)) {
+    return (
+      <Page title="SIEM" crumbs={CRUMBS}>
+        <ErrorAlert error={keys.error} />
+      </Page>
+    );
+  }
+  return (
+    <Page
+      title="SIEM"
+      crumbs={CRUMBS}
+      intro="Your SIEM polls GET /api/siem/events every 5–15 minutes with an API key and receives the audit trail as normalized JSON events, each exactly once."
+    >
+      {issued && (
+        <section className="card card-once" aria-labelledby="issued-heading">
+          <h2 id="issued-heading" ref={issuedHeading} tabIndex={-1}>
+            New key for “{issued.description}”
+          </h2>
+          <p className="warning-text">
+            <strong>Copy this key now: you won't see it again.</strong> The portal keeps only a hash of it. If
+            it is lost, generate a new key and revoke this one.
+          </p>
+          <div className="secret-row">
+            <label htmlFor="issued-key">API key</label>
+            <input
+              id="issued-key"
+              className="mono"
+              readOnly
+              value={issued.key}
+              onFocus={(e) => e.target.select()}
+            />
+            <CopyButton text={issued.key} label="Copy key" />
+          </div>
+          <h3>First poll</h3>
+          <p>Paste this into a terminal that can reach the portal:</p>
+          <pre className="snippet" aria-label="First poll command">
+            {firstPollCommand(issued.key)}
+          </pre>
+          <CopyButton text={firstPollCommand(issued.key)} label="Copy command" />
+          <div className="form-actions">
+            <button type="button" className="btn btn-primary" onClick={() => setIssued(null)}>
+              I have stored the key
+            </button>
+          </div>
+        </section>
+      )}
+
+      <Section title="Generate a key">
+        <form className="form-grid" onSubmit={issue.onSubmit()} noValidate>
+          <Field
+            label="Description"
+            name="description"
+            hint="What the key is for, e.g. “Splunk production”."
+            error={issue.error}
+          >
+            {(p) => (
+              <input
+                {...p}
+                maxLength={200}
+                value={description}
+                onChange={(e) => setDescription(e.target.value)}
+              />
+            )}
+          </Field>
+          <Field
+            label="Allowed CIDRs"
+            name="allowedCidrs"
+            hint="Comma-separated IPv4/IPv6 addresses or CIDRs, e.g. 10.0.0.0/24, 2001:db8::/32. Blank: any address."
+            error={issue.error}
+          >
+            {(p) => (
+              <input
+                {...p}
+                className="mono"
+                spellCheck={false}
+                value={allowedCidrs}
+                onChange={(e) => setAllowedCidrs(e.target.value)}
+              />
+            )}
+          </Field>
+          <ErrorAlert error={issue.error} />
+          <div className="form-actions">
+            <button type="submit" className="btn btn-primary" disabled={issue.busy}>
+              Generate New Key
+            </button>
+          </div>
+        </form>
+      </Section>
+
+      <Section title="Keys">
+        <ErrorAlert error={keys.error} />
+        {keys.data && keys.data.length === 0 && <Empty>No keys yet. Generate one above.</Empty>}
+        {keys.data && keys.data.length > 0 && (
+          <div className="table-wrap">
+            <table className="table responsive">
+              <thead>
+                <tr>
+                  <th scope="col">Key</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">Allowed CIDRs</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {keys.data.map((k) => (
+                  <tr key={k.id}>
+                    <td data-label="Key">
+                      <Link to={`/admin/integrations/siem/keys/${k.id}`}>{k.description}</Link>
+                      <code className="sub">{k.keyPrefix}…</code>
+                    </td>
+                    <td data-label="Created">
+                      <Time iso={k.createdAt} />
+                      <span className="sub">by {k.createdBy ?? 'the command line'}</span>
+                    </td>
+                    <td data-label="Last used">
+                      <Time iso={k.lastUsedAt} empty="never" />
+                      {k.lastUsedFrom && <span className="sub">from {k.lastUsedFrom}</span>}
+                    </td>
+                    <td data-label="Allowed CIDRs">
+                      {k.allowedCidrs ? (
+                        <code>{k.allowedCidrs}</code>
+                      ) : (
+                        <span className="muted">any address</span>
+                      )}
+                    </td>
+                    <td data-label="Status">
+                      <StatusBadge status={k.status} />
+                    </td>
+                    <td data-label="Actions" className="actions">
+                      <Link
+                        className="btn btn-secondary btn-small"
+                        to={`/admin/integrations/siem/keys/${k.id}`}
+                      >
+                        Poll history<span className="visually-hidden"> of {k.description}</span>
+                      </Link>
+                      {k.status === 'active' && (
+                        <button
+                          type="button"
+                          className="btn btn-danger-outline btn-small"
+                          onClick={() => revoke.ask(k)}
+                        >
+                          Revoke<span className="visually-hidden"> {k.description}</span>
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+
+      <Section title="Set up your SIEM">
+        <p>
+          A first poll, with the key in the environment variable <code>ITP_SIEM_KEY</code>:
+        </p>
+        <pre className="snippet" aria-label="First poll command with a placeholder">
+          {firstPollCommand('$ITP_SIEM_KEY')}
+        </pre>
+        <CopyButton text={firstPollCommand('$ITP_SIEM_KEY')} label="Copy command" />
+        <p>
+          Send back each answer's <code>NextCursor</code> as <code>cursor</code>; poll again at once while{' '}
+          <code>HasMore</code> is true. Setup guides:
+        </p>
+        <ul className="link-list">
+          {GUIDES.map((g) => (
+            <li key={g.href}>
+              <a href={g.href} target="_blank" rel="noreferrer">
+                {g.label}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </Section>
+      {revoke.dialog}
+    </Page>
+  );
+}
+
+export function SiemKeyPage({ id }: { id: string }) {
+  const keys = useLoad<SiemKey[]>('/api/admin/siem/keys');
+  const polls = useLoad<PollRecord[]>(
+    /^[0-9a-f]{16}$/.test(id) ? `/api/admin/siem/keys/${id}/polls?limit=500` : null,
+  );
+  const revoke = useRevoke(keys.reload);
+  const key = keys.data?.find((k) => k.id === id);
+  const title = key ? key.description : 'SIEM key';
+
+  if (isForbidden(keys.error)) {
+    return (
+      <Page title={title} crumbs={SIEM_CRUMBS}>
+        <ErrorAlert error={keys.error} />
+      </Page>
+    );
+  }
+  if (keys.data && !key) {
+    return (
+      <Page title="SIEM key not found" crumbs={SIEM_CRUMBS}>
+        <p>
+          No key <code>{id}</code> in this portal. <Link to="/admin/integrations/siem">Back to the keys</Link>
+          .
+        </p>
+      </Page>
+    );
+  }
+  return (
+    <Page
+      title={title}
+      crumbs={SIEM_CRUMBS}
+      actions={
+        key?.status === 'active' ? (
+          <button type="button" className="btn btn-danger-outline" onClick={() => revoke.ask(key)}>
+            Revoke
+          </button>
+        ) : undefined
+      }
+    >
+      <ErrorAlert error={keys.error ?? polls.error} />
+      {key && (
+        <Section title="Key">
+          <dl className="facts">
+            <dt>Status</dt>
+            <dd>
+              <StatusBadge status={key.status} />
+              {key.revokedAt && (
+                <span className="sub">
+                  revoked <Time iso={key.revokedAt} /> by {key.revokedBy ?? 'the command line'}
+                </span>
+              )}
+            </dd>
+            <dt>Key</dt>
+            <dd>
+              <code>{key.keyPrefix}…</code> <span className="muted">(the secret is never shown again)</span>
+            </dd>
+            <dt>Created</dt>
+            <dd>
+              <Time iso={key.createdAt} /> by {key.createdBy ?? 'the command line'}
+            </dd>
+            <dt>Last used</dt>
+            <dd>
+              <Time iso={key.lastUsedAt} empty="never" />
+              {key.lastUsedFrom && <> from {key.lastUsedFrom}</>}
+            </dd>
+            <dt>Allowed CIDRs</dt>
+            <dd>{key.allowedCidrs ? <code>{key.allowedCidrs}</code> : 'any address'}</dd>
+          </dl>
+        </Section>
+      )}
+      <Section title="Poll history">
+        <p className="muted">
+          The audit of the audit: every successful poll with this key, newest first (the last 500).
+        </p>
+        {polls.data && polls.data.length === 0 && <Empty>No polls with this key yet.</Empty>}
+        {polls.data && polls.data.length > 0 && (
+          <div className="table-wrap">
+            <table className="table responsive">
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">From</th>
+                  <th scope="col">Events</th>
+                  <th scope="col">Duration</th>
+                  <th scope="col">Backlog left</th>
+                  <th scope="col">Filter</th>
+                  <th scope="col">User agent</th>
+                </tr>
+              </thead>
+              <tbody>
+                {polls.data.map((p) => (
+                  <tr key={p.id}>
+                    <td data-label="When">
+                      <Time iso={p.at} />
+                    </td>
+                    <td data-label="From">{p.ip ?? '—'}</td>
+                    <td data-label="Events" className="num">
+                      {p.eventCount.toLocaleString('en-US')}
+                    </td>
+                    <td data-label="Duration" className="num">
+                      {p.durationMs} ms
+                    </td>
+                    <td data-label="Backlog left">{p.hasMore ? 'yes' : 'no'}</td>
+                    <td data-label="Filter">
+                      {p.filter ? <code>{p.filter}</code> : <span className="muted">none</span>}
+                    </td>
+                    <td data-label="User agent" className="ua">
+                      {p.userAgent ?? '—'}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+      {revoke.dialog}
+    </Page>
+  );
+}
