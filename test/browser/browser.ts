@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import type { Clock } from '../../src/app-context.js';
 import { ADMIN, startServer, type TestServer } from '../harness.js';
 import { createTestDatabase, type TestDatabase } from '../stores.js';
 
@@ -41,10 +42,13 @@ export interface BrowserEnv {
   close(): Promise<void>;
 }
 
-export async function startBrowserEnv(env: Record<string, string> = {}): Promise<BrowserEnv> {
+export async function startBrowserEnv(
+  env: Record<string, string> = {},
+  options: { clock?: Clock } = {},
+): Promise<BrowserEnv> {
   const browser = await launchChromium();
   const testDb = await createTestDatabase('sqlite');
-  const server = await startServer(testDb, { LOG_LEVEL: 'warn', ...env });
+  const server = await startServer(testDb, { LOG_LEVEL: 'warn', ...env }, options);
   return {
     server,
     browser,
@@ -169,7 +173,7 @@ export async function assertNoHorizontalOverflow(page: Page) {
 export async function screenshot(
   page: Page,
   name: string,
-  options: { mask?: Array<ReturnType<Page['locator']>>; fullPage?: boolean } = {},
+  options: { mask?: Array<ReturnType<Page['locator']>>; fullPage?: boolean | 'desktop' } = {},
 ) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const original = page.viewportSize() ?? DESKTOP;
@@ -182,7 +186,7 @@ export async function screenshot(
     await assertNoHorizontalOverflow(page);
     await page.screenshot({
       path: path.join(SCREENSHOTS, `${name}-${suffix}.png`),
-      fullPage: options.fullPage ?? true,
+      fullPage: options.fullPage === 'desktop' ? suffix === 'desktop' : (options.fullPage ?? true),
       mask: options.mask,
       maskColor: '#5b6576',
       animations: 'disabled',

@@ -182,7 +182,7 @@ export function EventsPage() {
 
       <EventsPerHour filters={applied} filtersKey={appliedKey} />
 
-      <section className="card" aria-labelledby="events-heading">
+      <section className="card" aria-labelledby="events-heading" aria-busy={list.loading}>
         <h2 id="events-heading">Events</h2>
         <ErrorAlert error={list.error} />
         {list.data?.Events.length === 0 && <Empty>No events match these filters.</Empty>}
@@ -302,9 +302,11 @@ function chartWindow(filters: Filters, now: number): { start: number; end: numbe
   const to = filters.to ? Date.parse(filters.to) : NaN;
   const from = filters.from ? Date.parse(filters.from) : NaN;
   const end = Number.isFinite(to) ? to : now;
-  let start = Number.isFinite(from) ? from : end - 24 * HOUR;
-  if (end - start > MAX_HOURS * HOUR) start = end - MAX_HOURS * HOUR;
-  return { start: Math.floor(start / HOUR) * HOUR, end };
+  // Whole hours, the last one holding `end`: 24 bars by default.
+  const lastHour = Math.floor((end - 1) / HOUR) * HOUR;
+  let start = Number.isFinite(from) ? Math.floor(from / HOUR) * HOUR : lastHour - 23 * HOUR;
+  if (lastHour - start >= MAX_HOURS * HOUR) start = lastHour - (MAX_HOURS - 1) * HOUR;
+  return { start, end };
 }
 
 function EventsPerHour({ filters, filtersKey }: { filters: Filters; filtersKey: string }) {
