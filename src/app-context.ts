@@ -34,6 +34,8 @@ export interface AppContext {
   feed: FeedService;
   auditQuery: AuditQueryStore;
   rateLimiter: RateLimiter;
+  /** Sign-in attempts per client address. */
+  loginLimiter: RateLimiter;
   /** HMAC key for feed cursors, shared by every node through the database. */
   cursorKey: Buffer;
   /** HMAC key for CSRF tokens, shared likewise. */

@@ -121,12 +121,20 @@ export async function createContext(config: Config, database: Database, clock: C
       clock,
       sessionTtlMs: config.sessionTtlMinutes * 60_000,
     }),
-    siemKeys: createSiemKeyService({ db, store: createSiemKeyStore(db), clock }),
+    siemKeys: createSiemKeyService({
+      db,
+      store: createSiemKeyStore(db),
+      clock,
+      deniedCounter: createDbRateLimiter(database, 1),
+    }),
     feed: createFeedService({ store: createFeedStore(database) }),
     auditQuery: createAuditQueryStore(db),
     rateLimiter: redis
       ? createRedisRateLimiter(redis, config.siemRateLimitPerMinute)
       : createDbRateLimiter(database, config.siemRateLimitPerMinute),
+    loginLimiter: redis
+      ? createRedisRateLimiter(redis, config.loginRateLimitPerMinute)
+      : createDbRateLimiter(database, config.loginRateLimitPerMinute),
     cursorKey: await loadServerSecret(db, 'feed_cursor_hmac'),
     csrfKey: await loadServerSecret(db, 'csrf_hmac'),
   };

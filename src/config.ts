@@ -19,6 +19,8 @@ export interface Config {
   logLevel: string;
   /** Polls per key per minute before a 429. */
   siemRateLimitPerMinute: number;
+  /** Sign-in attempts per client address per minute before a 429 (before any password hashing). */
+  loginRateLimitPerMinute: number;
   /** Session lifetime in minutes. */
   sessionTtlMinutes: number;
   /** Mark the session cookie `Secure` (set when served over HTTPS). */
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: env.ADMIN_PASSWORD || undefined,
     logLevel,
     siemRateLimitPerMinute: integer(env, 'SIEM_RATE_LIMIT_PER_MINUTE', 120, 1, 100000),
+    loginRateLimitPerMinute: integer(env, 'LOGIN_RATE_LIMIT_PER_MINUTE', 300, 1, 100000),
     sessionTtlMinutes: integer(env, 'SESSION_TTL_MINUTES', 480, 1, 525600),
     cookieSecure: env.COOKIE_SECURE === 'true' || env.COOKIE_SECURE === '1',
     dataKey: env.DATA_KEY?.trim() || undefined,

@@ -19,7 +19,7 @@ import { buildKey, drain, http, login, poll } from './factories.js';
 import { openTestDatabase, startServer, type TestServer } from './harness.js';
 import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
 
-const NO_RATE_LIMIT = { SIEM_RATE_LIMIT_PER_MINUTE: '100000' };
+const NO_RATE_LIMIT = { SIEM_RATE_LIMIT_PER_MINUTE: '100000', LOGIN_RATE_LIMIT_PER_MINUTE: '100000' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TYPES: EventType[] = [
   'Login.Success',

@@ -50,7 +50,8 @@ for (const kind of STORES) {
         SIEM_RATE_LIMIT_PER_MINUTE: '4',
       });
       try {
-        const { key } = await buildKey(down, await login(down));
+        // Sign-in needs the (down) rate limiter too: issue the key through a healthy node on the same store.
+        const { key } = await buildKey(a, await login(a));
         const res = await poll(down, key, { limit: 1 });
         expect(res.status).toBe(503);
         expect(res.body.Error).toBe('rate_limiter_unavailable');

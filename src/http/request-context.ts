@@ -2,7 +2,8 @@
  * Per-request facts every route relies on, computed once in onRequest:
  * - clientIp: the socket peer, or, when the peer is in TRUSTED_PROXIES, the rightmost untrusted
  *   X-Forwarded-For hop (Fastify's trustProxy, i.e. proxy-addr). A header from an untrusted peer is ignored.
- * - tenantId: the tenant that owns the request's host name (or the default tenant).
+ * - tenantId: the tenant that owns the request's host name (or the default tenant), then the tenant's
+ *   IP allow/block lists, on every request except the ops probes.
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.js';
@@ -29,6 +30,9 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** Liveness, readiness and metrics: answered for any host and address (they carry no tenant data). */
+const OPS_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
 declare module 'fastify' {
   interface FastifyRequest {
     tenantId: number;
@@ -53,7 +57,9 @@ export function installRequestContext(
     reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     reply.header('X-Frame-Options', 'DENY');
     reply.header('Referrer-Policy', 'no-referrer');
-    if (!request.url.startsWith('/api/')) return;
+    // Every request but the load balancer's probes belongs to a tenant and passes its IP lists. The
+    // matched route decides, not the raw URL: /%61pi/... routes to /api/... and must not slip past.
+    if (OPS_ROUTES.has(request.routeOptions.url ?? '')) return;
     const tenantId = await ctx.tenants.resolveTenantId(request.hostname);
     if (tenantId === null) throw new AppError('not_found', 'no portal is configured for this host name');
     request.tenantId = tenantId;

@@ -21,13 +21,27 @@ export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
           tags: ['auth'],
           summary: 'Sign in with username and password; opens a session cookie',
           body: LoginBody,
-          response: { 200: Me, 400: ErrorBody, 401: ErrorBody },
+          response: { 200: Me, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
         },
       },
       async (request, reply) => {
         // Login CSRF: a browser says when a request comes from another site; refuse those.
         if (request.headers['sec-fetch-site'] === 'cross-site') {
           throw new AppError('csrf_failed', 'cross-site sign-in refused');
+        }
+        const limit = await ctx.loginLimiter.hit(
+          request.tenantId,
+          `login:${request.clientIp}`,
+          ctx.clock.now(),
+        );
+        if (!limit.allowed) {
+          throw new AppError(
+            'rate_limited',
+            `too many sign-in attempts from this address; retry after ${limit.retryAfterSeconds} s`,
+            {
+              'Retry-After': String(limit.retryAfterSeconds),
+            },
+          );
         }
         const { sessionId, user, expiresAt } = await ctx.auth.login({
           tenantId: request.tenantId,

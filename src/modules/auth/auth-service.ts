@@ -76,21 +76,20 @@ export function createAuthService(deps: {
       }
     } else if (mfa.mode === 'required') reason = 'mfa_not_enrolled';
 
-    if (reason) {
+    const recordFailure = async (why: string) => {
       await db.transaction().execute(async (trx) => {
-        const details: Record<string, unknown> = { logType: 'LOGIN', reason };
-        if (user && (reason === 'bad_password' || reason === 'bad_totp')) {
-          const failed = user.failed_logins + 1;
-          const lock = policy.lockoutThreshold > 0 && failed >= policy.lockoutThreshold;
-          const lockedUntil = lock ? now + policy.lockoutMinutes * 60_000 : null;
-          await users.update(trx, input.tenantId, user.id, {
-            failed_logins: lock ? 0 : failed,
-            locked_until: lockedUntil,
-          });
+        const details: Record<string, unknown> = { logType: 'LOGIN', reason: why };
+        if (user && (why === 'bad_password' || why === 'bad_totp')) {
+          // Counted atomically: a burst of parallel guesses cannot slip under the threshold.
+          const failed = await users.countFailedLogin(trx, input.tenantId, user.id);
           details.failedAttempts = failed;
-          if (lockedUntil) details.lockedUntil = new Date(lockedUntil).toISOString();
+          if (policy.lockoutThreshold > 0 && failed >= policy.lockoutThreshold) {
+            const lockedUntil = now + policy.lockoutMinutes * 60_000;
+            await users.update(trx, input.tenantId, user.id, { failed_logins: 0, locked_until: lockedUntil });
+            details.lockedUntil = new Date(lockedUntil).toISOString();
+          }
         }
-        if (reason === 'locked_out' && user?.locked_until)
+        if (why === 'locked_out' && user?.locked_until)
           details.lockedUntil = new Date(user.locked_until).toISOString();
         await appendEvent(
           trx,
@@ -105,15 +104,16 @@ export function createAuthService(deps: {
           now,
         );
       });
-      throw new AppError('invalid_credentials', FAILURE_MESSAGES[reason] ?? INVALID_CREDENTIALS);
-    }
+      throw new AppError('invalid_credentials', FAILURE_MESSAGES[why] ?? INVALID_CREDENTIALS);
+    };
+    if (reason) return recordFailure(reason);
+
     const found = user!;
     const sessionId = crypto_.randomBytes(32).toString('base64url');
     const expiresAt = now + sessionTtlMs;
-    await db.transaction().execute(async (trx) => {
-      if (found.failed_logins !== 0 || found.locked_until !== null) {
-        await users.update(trx, input.tenantId, found.id, { failed_logins: 0, locked_until: null });
-      }
+    const opened = await db.transaction().execute(async (trx) => {
+      // A lockout that began while this password was being checked still holds.
+      if (!(await users.clearFailuresUnlessLocked(trx, input.tenantId, found.id, now))) return false;
       await store.insertSession(trx, {
         idHash: hashSessionId(sessionId),
         tenantId: input.tenantId,
@@ -133,7 +133,9 @@ export function createAuthService(deps: {
         },
         now,
       );
+      return true;
     });
+    if (!opened) return recordFailure('locked_out');
     return {
       sessionId,
       expiresAt,

@@ -44,7 +44,10 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
             userAgent: request.headers['user-agent'] ?? null,
           });
           if ('refused' in result) {
-            ctx.metrics.refusals.inc({ reason: result.refused });
+            // The public metric does not say which cause (that would be the oracle the one 401 body
+            // avoids); the cause goes to the operator's log.
+            request.log.info({ refusal: result.refused }, 'siem poll refused');
+            ctx.metrics.refusals.inc({ reason: 'unauthorized' });
             throw unauthorized();
           }
           const decision = await ctx.rateLimiter.hit(

@@ -10,6 +10,7 @@ import { ipInCidrs, parseCidrs } from '../../http/ip.js';
 import { appendEvent, type Actor } from '../audit/audit-store.js';
 import type { StoredEvent } from '../feed/feed-store.js';
 import { generateSiemKey, parseSiemKey, secretMatches, SIEM_KEY_PREFIX } from './siem-key-format.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { SiemKeyRow, SiemKeyStore } from './siem-key-store.js';
 
 export interface Clock {
@@ -82,9 +83,6 @@ function presentPoll(e: StoredEvent): PollRecordView {
   };
 }
 
-/** Refused polls naming a real key produce at most one Access.Denied per key per window. */
-export const DENIED_RECORD_WINDOW_MS = 60_000;
-
 export const UNAUTHORIZED_MESSAGE =
   'A valid SIEM API key is required: send "Authorization: ApiKey <key>" with an active key of this portal, from an allowed address.';
 
@@ -110,10 +108,13 @@ export function createSiemKeyService({
   db,
   store,
   clock,
+  deniedCounter,
 }: {
   db: Kysely<DB>;
   store: SiemKeyStore;
   clock: Clock;
+  /** Counts refusals per window (the database rate limiter), to throttle their Access.Denied records. */
+  deniedCounter: RateLimiter;
 }) {
   async function issueSiemKey(input: {
     tenantId: number;
@@ -224,9 +225,11 @@ export function createSiemKeyService({
     userAgent: string | null,
   ) {
     const now = clock.now();
+    // One record per key, reason and address a minute: a flood of bad secrets cannot hide the one
+    // refusal that matters (a valid secret from a disallowed address), nor fill the log.
+    const hit = await deniedCounter.hit(tenantId, `siem-denied:${key.id}:${reason}:${ip}`, now);
+    if (hit.count !== 1) return;
     await db.transaction().execute(async (trx) => {
-      const claim = await store.claimDeniedRecord(trx, tenantId, key.id, now, DENIED_RECORD_WINDOW_MS);
-      if (!claim.due) return;
       await appendEvent(
         trx,
         tenantId,
@@ -235,7 +238,7 @@ export function createSiemKeyService({
           outcome: 'denied',
           actor: { userId: null, username: null, clientId: key.id, ip, userAgent },
           target: { type: 'SiemKey', id: key.id, name: key.description },
-          details: { reason, route: '/api/siem/events', suppressedSinceLastRecord: claim.suppressed },
+          details: { reason, route: '/api/siem/events' },
         },
         now,
       );

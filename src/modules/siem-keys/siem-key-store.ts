@@ -48,47 +48,6 @@ export function createSiemKeyStore(db: Kysely<DB>) {
         .where('id', '=', id)
         .execute();
     },
-    /**
-     * Throttle for Access.Denied records of refused polls: true (and the count of refusals suppressed
-     * since the last record, reset to 0) when a record is due, at most one per key per window.
-     */
-    async claimDeniedRecord(
-      trx: Db,
-      tenantId: number,
-      id: string,
-      at: number,
-      windowMs: number,
-    ): Promise<{ due: boolean; suppressed: number }> {
-      const key = await trx
-        .selectFrom('siem_keys')
-        .select(['denied_recorded_at', 'denied_suppressed'])
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      if (!key) return { due: false, suppressed: 0 };
-      const due = key.denied_recorded_at === null || key.denied_recorded_at <= at - windowMs;
-      const result = due
-        ? await trx
-            .updateTable('siem_keys')
-            .set({ denied_recorded_at: at, denied_suppressed: 0 })
-            .where('tenant_id', '=', tenantId)
-            .where('id', '=', id)
-            .where((eb) =>
-              key.denied_recorded_at === null
-                ? eb('denied_recorded_at', 'is', null)
-                : eb('denied_recorded_at', '=', key.denied_recorded_at),
-            )
-            .executeTakeFirst()
-        : await trx
-            .updateTable('siem_keys')
-            .set((eb) => ({ denied_suppressed: eb('denied_suppressed', '+', 1) }))
-            .where('tenant_id', '=', tenantId)
-            .where('id', '=', id)
-            .executeTakeFirst();
-      // Another node claimed the same window first: this refusal counts as suppressed.
-      if (due && Number(result.numUpdatedRows) !== 1) return { due: false, suppressed: 0 };
-      return { due, suppressed: Number(key.denied_suppressed) };
-    },
     async listPolls(tenantId: number, keyId: string, limit: number): Promise<StoredEvent[]> {
       const rows = await db
         .selectFrom('logs_siem_poll')

@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../app-context.js';
 import type { Guards } from '../auth/auth-guard.js';
+import { hashSessionId } from '../auth/auth-service.js';
 import { ErrorBody } from '../auth/auth-schema.js';
 import { actorOf } from '../siem-keys/siem-key-routes.js';
 
@@ -101,6 +102,7 @@ export function userRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
       },
       async (req, reply) => {
         await ctx.users.changeOwnPassword({
+          keepSessionIdHash: hashSessionId(req.sessionId!),
           tenantId: req.tenantId,
           userId: req.user!.userId,
           actor: actorOf(req),

@@ -180,12 +180,16 @@ export function createUserService(deps: {
       }
       if (Object.keys(changes).length === 0) return;
       await store.update(trx, input.tenantId, input.id, changes);
+      // A reset password or TOTP ends the user's sessions: whoever held them must sign in again.
+      if (passwordHash || input.resetTotp) await store.deleteSessions(trx, input.tenantId, input.id);
       await record(trx, input.tenantId, input.actor, user, { action: 'user.updated', before, after }, now);
     });
     return presentUser((await store.findById(input.tenantId, input.id))!);
   }
 
   async function changeOwnPassword(input: {
+    /** The session making the change, kept; the user's other sessions end. */
+    keepSessionIdHash?: string;
     tenantId: number;
     userId: number;
     actor: Actor;
@@ -201,6 +205,7 @@ export function createUserService(deps: {
     const now = clock.now();
     await db.transaction().execute(async (trx) => {
       await store.update(trx, input.tenantId, user.id, { password_hash: passwordHash });
+      await store.deleteSessions(trx, input.tenantId, user.id, input.keepSessionIdHash);
       await record(
         trx,
         input.tenantId,
@@ -216,6 +221,13 @@ export function createUserService(deps: {
   async function startTotpEnrolment(tenantId: number, userId: number) {
     const user = await store.findById(tenantId, userId);
     if (!user) throw new AppError('not_found', 'user not found');
+    // A session alone must not swap an enrolled authenticator for the attacker's own.
+    if (user.totp_secret) {
+      throw new AppError(
+        'conflict',
+        'TOTP is already enrolled for this account; an administrator can reset it',
+      );
+    }
     const secret = new OTPAuth.Secret({ size: 20 }).base32;
     await store.update(db, tenantId, userId, {
       totp_pending_secret: crypto.encrypt(secret, tenantId, TOTP_PURPOSE),

@@ -61,6 +61,34 @@ export function createUserStore(db: Kysely<DB>) {
         .where('id', '=', id)
         .execute();
     },
+    /** One more failed login, counted in the database so that parallel attempts all count. */
+    async countFailedLogin(trx: Db, tenantId: number, id: number): Promise<number> {
+      const row = await trx
+        .updateTable('users')
+        .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .returning('failed_logins')
+        .executeTakeFirstOrThrow();
+      return Number(row.failed_logins);
+    },
+    /** Clears the failure count on a successful login, unless a lockout began meanwhile (then false). */
+    async clearFailuresUnlessLocked(trx: Db, tenantId: number, id: number, now: number): Promise<boolean> {
+      const row = await trx
+        .updateTable('users')
+        .set({ failed_logins: 0, locked_until: null })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+        .returning('id')
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+    async deleteSessions(trx: Db, tenantId: number, userId: number, exceptIdHash?: string): Promise<void> {
+      let q = trx.deleteFrom('sessions').where('tenant_id', '=', tenantId).where('user_id', '=', userId);
+      if (exceptIdHash) q = q.where('id_hash', '!=', exceptIdHash);
+      await q.execute();
+    },
     async insert(
       trx: Db,
       user: {
