@@ -33,14 +33,19 @@ export function TotpEnrolment({ enabled }: { enabled?: boolean }) {
             : 'Enrol an authenticator app for your account: sign-in then asks for its code.'}{' '}
         {done && <strong role="status">Authenticator enrolled.</strong>}
       </p>
-      {!enrolment && (
+      {isOn && !done && (
+        <p className="hint">
+          To move to another device, ask an administrator to reset it under Users and roles.
+        </p>
+      )}
+      {!enrolment && !isOn && (
         <button
           type="button"
           className="btn btn-secondary"
           onClick={() => void start.run()}
           disabled={start.busy}
         >
-          {isOn ? 'Replace authenticator app' : 'Set up authenticator app'}
+          Set up authenticator app
         </button>
       )}
       <ErrorAlert error={start.error} />

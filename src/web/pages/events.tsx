@@ -81,6 +81,15 @@ export function EventsPage() {
   };
   const reset = () => navigate('/admin/events');
 
+  if (list.data === undefined && !list.error) {
+    return (
+      <Page title="Audit events">
+        <p className="muted" role="status">
+          Loading events…
+        </p>
+      </Page>
+    );
+  }
   if (isForbidden(list.error)) {
     return (
       <Page title="Audit events">
