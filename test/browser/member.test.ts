@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUser, http, login } from '../factories.js';
 import {
+  DESKTOP,
+  MOBILE,
   heading,
   openPage,
   refused,
@@ -46,6 +48,18 @@ describe('A member in Chromium', () => {
     expect(await page.getByRole('navigation', { name: 'Main' }).textContent()).not.toContain(
       'Admin Settings',
     );
+
+    // On a phone the navigation folds behind "Menu".
+    await page.setViewportSize(MOBILE);
+    const navLink = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Documents' });
+    expect(await navLink.isVisible()).toBe(false);
+    const menu = page.getByRole('button', { name: 'Menu' });
+    await menu.click();
+    expect(await menu.getAttribute('aria-expanded')).toBe('true');
+    await navLink.click();
+    await heading(page, 'Documents');
+    expect(await navLink.isVisible()).toBe(false);
+    await page.setViewportSize(DESKTOP);
 
     w.expectConsole(refused(403));
     for (const [path, title] of ADMIN_PAGES) {
