@@ -110,6 +110,13 @@ describe('SIEM key flow in Chromium', () => {
     await page.getByLabel('API key').waitFor();
     await page.getByRole('button', { name: 'I have stored the key' }).click();
     await screenshot(page, 'siem-keys');
+    // The setup guides it links to are served beside the UI.
+    const guides = await page
+      .getByRole('region', { name: 'Set up your SIEM' })
+      .getByRole('link')
+      .evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
+    expect(guides).toContain('/docs/siem/splunk/README.md');
+    for (const href of guides) expect((await fetch(env.server.url + href)).status, href).toBe(200);
 
     // Its poll history: when, from where, how many events, how long.
     await row.getByRole('link', { name: /Poll history/ }).click();
