@@ -821,8 +821,8 @@ async function profilePages(
   };
   const service = createFeedService({ store: timed });
   // The route's stages, in its order (feed-routes.ts), then what it no longer does, for comparison.
-  const STORE = 'store queries (DB + row mapping)';
-  const MERGE = 'merge (service minus store)';
+  const STORE = 'store queries, summed (the first 4-5 run at once)';
+  const MERGE = 'readFeedPage, wall time (store + merge)';
   const CURSOR = 'cursor encode';
   const TEXT = 'presentEvent x page + JSON.stringify';
   const GZIP1 = 'gzip level 1 (the route)';
@@ -880,7 +880,7 @@ async function profilePages(
     totalQueries += queries;
     totalScanned += page.scanned;
     samples[STORE]!.push(storeMs);
-    samples[MERGE]!.push(serviceMs - storeMs);
+    samples[MERGE]!.push(serviceMs);
     samples[CURSOR]!.push(cursorMs);
     samples[TEXT]!.push(textMs);
     samples[GZIP1]!.push(gzip1Ms);
