@@ -16,6 +16,28 @@ describe('feed cursor', () => {
     expect(decodeCursor(token, key, 7)).toEqual(cursor);
   });
 
+  it('carries the previous page mix as a hint, and refuses a malformed one', () => {
+    const cursor = {
+      since: null,
+      positions: { LogsAccess: { txid: 3, id: 4 } },
+      shares: { LogsAccess: 580, LogsLogin: 200 },
+    };
+    expect(decodeCursor(encodeCursor(cursor, key, 1), key, 1)).toEqual(cursor);
+    const sign = (json: string) => {
+      const p = Buffer.from(json);
+      const mac = crypto
+        .createHmac('sha256', key)
+        .update('itp.cursor.v1|1|')
+        .update(p)
+        .digest()
+        .subarray(0, 16);
+      return Buffer.concat([p, mac]).toString('base64url');
+    };
+    for (const r of ['{"LogsAccess":1001}', '{"Nope":1}', '[1]', '{"LogsAccess":0.5}']) {
+      expect(() => decodeCursor(sign(`{"v":1,"s":null,"p":{},"r":${r}}`), key, 1), r).toThrow(AppError);
+    }
+  });
+
   it('reads a table missing from the cursor from its start', () => {
     const token = encodeCursor({ since: null, positions: { LogsLogin: { txid: 1, id: 2 } } }, key, 1);
     expect(decodeCursor(token, key, 1).positions.LogsSiemPoll).toBeUndefined();

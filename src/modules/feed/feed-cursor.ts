@@ -19,6 +19,11 @@ export interface FeedPosition {
 export interface FeedCursor {
   since: number | null;
   positions: Partial<Record<SourceTable, FeedPosition>>;
+  /**
+   * Each table's share (per mille) of the page that issued the cursor: a hint that sizes the next
+   * page's first reads (correctness never depends on it). Absent on first polls and older cursors.
+   */
+  shares?: Partial<Record<SourceTable, number>>;
 }
 
 const VERSION = 1;
@@ -41,7 +46,9 @@ export function encodeCursor(cursor: FeedCursor, key: Buffer, tenantId: number):
     const pos = cursor.positions[name];
     if (pos && (pos.txid !== 0 || pos.id !== 0)) p[name] = [pos.txid, pos.id];
   }
-  const payload = Buffer.from(JSON.stringify({ v: VERSION, s: cursor.since, p }), 'utf8');
+  const body: Record<string, unknown> = { v: VERSION, s: cursor.since, p };
+  if (cursor.shares) body.r = cursor.shares;
+  const payload = Buffer.from(JSON.stringify(body), 'utf8');
   return Buffer.concat([payload, mac(key, tenantId, payload)]).toString('base64url');
 }
 
@@ -73,7 +80,7 @@ export function decodeCursor(raw: string, key: Buffer, tenantId: number): FeedCu
     throw invalid();
   }
   if (!parsed || typeof parsed !== 'object') throw invalid();
-  const { v, s, p } = parsed as { v?: unknown; s?: unknown; p?: unknown };
+  const { v, s, p, r } = parsed as { v?: unknown; s?: unknown; p?: unknown; r?: unknown };
   if (v !== VERSION) throw invalid();
   if (s !== null && !(typeof s === 'number' && Number.isSafeInteger(s))) throw invalid();
   if (!p || typeof p !== 'object' || Array.isArray(p)) throw invalid();
@@ -82,5 +89,17 @@ export function decodeCursor(raw: string, key: Buffer, tenantId: number): FeedCu
     if (!KNOWN_TABLES.has(name) || !isPosition(value)) throw invalid();
     positions[name as SourceTable] = { txid: value[0], id: value[1] };
   }
-  return { since: s, positions };
+  if (r === undefined) return { since: s, positions };
+  if (!r || typeof r !== 'object' || Array.isArray(r)) throw invalid();
+  const shares: FeedCursor['shares'] = {};
+  for (const [name, value] of Object.entries(r as Record<string, unknown>)) {
+    if (
+      !KNOWN_TABLES.has(name) ||
+      !(typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 1000)
+    ) {
+      throw invalid();
+    }
+    shares[name as SourceTable] = value;
+  }
+  return { since: s, positions, shares };
 }

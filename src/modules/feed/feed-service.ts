@@ -84,7 +84,13 @@ export function createFeedService({ store }: { store: FeedStore }) {
     const events: StoredEvent[] = [];
     const nextChunk = (s: Stream) => {
       if (!s.wanted) return Math.max(firstChunk, 1000);
-      if (s.fetches === 0) return firstChunk;
+      if (s.fetches === 0) {
+        // The previous page's mix, when the cursor carries it, sizes the first read of each table.
+        const share = cursor.shares?.[s.source];
+        return share === undefined
+          ? firstChunk
+          : Math.min(limit + 1, Math.ceil(((limit * share) / 1000) * 1.1) + 16);
+      }
       const share = (s.taken + 1) / (events.length + wantedCount);
       return Math.min(limit + 1, Math.max(64, Math.ceil((limit - events.length) * share * 1.25) + 32));
     };
@@ -143,7 +149,11 @@ export function createFeedService({ store }: { store: FeedStore }) {
       positions[s.source] = drained ? s.scanPos : (s.lastTaken ?? s.start);
       if (!drained || !s.exhausted) hasMore = true;
     }
-    return { events, next: { since, positions }, hasMore, scanned };
+    const shares: FeedCursor['shares'] = {};
+    if (events.length > 0) {
+      for (const s of streams) if (s.wanted) shares[s.source] = Math.round((1000 * s.taken) / events.length);
+    }
+    return { events, next: { since, positions, ...(events.length > 0 ? { shares } : {}) }, hasMore, scanned };
   }
 
   return { readFeedPage };
