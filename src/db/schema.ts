@@ -56,9 +56,8 @@ export interface SiemKeysTable {
   last_used_from: string | null;
   revoked_at: number | null;
   revoked_by_username: string | null;
-  /** Throttle of Access.Denied records for refused polls naming this key. */
-  denied_recorded_at: number | null;
-  denied_suppressed: number;
+  // 0002 also created denied_recorded_at / denied_suppressed; unused since refusal records are
+  // throttled through rate_limits (siem-key-service.ts), so they are left out of this type.
 }
 
 export interface RateLimitsTable {

@@ -3,7 +3,7 @@
  * (Target.Type SiemKey, critical) in the same transaction. A key is looked up by tenant and id on
  * every request, so a revocation holds on the next request on every node.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
 import { ipInCidrs, parseCidrs } from '../../http/ip.js';
@@ -116,6 +116,38 @@ export function createSiemKeyService({
   /** Counts refusals per window (the database rate limiter), to throttle their Access.Denied records. */
   deniedCounter: RateLimiter;
 }) {
+  /** Issuing or revoking a key: a critical PolicyChange / SiemKey with the key's state before and after. */
+  async function recordKeyChange(
+    trx: Transaction<DB>,
+    tenantId: number,
+    actor: Actor,
+    key: Pick<SiemKeyRow, 'id' | 'description' | 'allowed_cidrs'>,
+    action: string,
+    before: 'active' | null,
+    after: 'active' | 'revoked',
+    now: number,
+  ) {
+    const snapshot = (status: string) => ({
+      id: key.id,
+      description: key.description,
+      allowedCidrs: key.allowed_cidrs,
+      status,
+    });
+    await appendEvent(
+      trx,
+      tenantId,
+      {
+        eventType: 'PolicyChange',
+        outcome: 'success',
+        severity: 'critical',
+        actor,
+        target: { type: 'SiemKey', id: key.id, name: key.description },
+        details: { action, before: before === null ? null : snapshot(before), after: snapshot(after) },
+      },
+      now,
+    );
+  }
+
   async function issueSiemKey(input: {
     tenantId: number;
     actor: Actor;
@@ -142,28 +174,10 @@ export function createSiemKeyService({
       last_used_from: null,
       revoked_at: null,
       revoked_by_username: null,
-      denied_recorded_at: null,
-      denied_suppressed: 0,
     };
     await db.transaction().execute(async (trx) => {
       await store.insert(trx, row);
-      await appendEvent(
-        trx,
-        input.tenantId,
-        {
-          eventType: 'PolicyChange',
-          outcome: 'success',
-          severity: 'critical',
-          actor: input.actor,
-          target: { type: 'SiemKey', id: row.id, name: description },
-          details: {
-            action: 'siem_key.issued',
-            before: null,
-            after: { id: row.id, description, allowedCidrs: row.allowed_cidrs, status: 'active' },
-          },
-        },
-        now,
-      );
+      await recordKeyChange(trx, input.tenantId, input.actor, row, 'siem_key.issued', null, 'active', now);
     });
     return { ...presentKey(row), key: generated.plaintext };
   }
@@ -174,31 +188,14 @@ export function createSiemKeyService({
       const key = await store.find(input.tenantId, input.id, trx);
       if (!key) throw new AppError('not_found', `siem key ${input.id.slice(0, 64)} not found`);
       if (await store.revoke(trx, input.tenantId, input.id, now, input.actor.username)) {
-        await appendEvent(
+        await recordKeyChange(
           trx,
           input.tenantId,
-          {
-            eventType: 'PolicyChange',
-            outcome: 'success',
-            severity: 'critical',
-            actor: input.actor,
-            target: { type: 'SiemKey', id: key.id, name: key.description },
-            details: {
-              action: 'siem_key.revoked',
-              before: {
-                id: key.id,
-                description: key.description,
-                allowedCidrs: key.allowed_cidrs,
-                status: 'active',
-              },
-              after: {
-                id: key.id,
-                description: key.description,
-                allowedCidrs: key.allowed_cidrs,
-                status: 'revoked',
-              },
-            },
-          },
+          input.actor,
+          key,
+          'siem_key.revoked',
+          'active',
+          'revoked',
           now,
         );
       }
