@@ -30,8 +30,6 @@ export interface DialectAdapter {
    * writes whose loss in a crash is harmless (rate-limit counters); null where commits are cheap.
    */
   relaxedCommit(): RawBuilder<unknown> | null;
-  /** Predicate: the row's `(txid, id)` position is at or before the given one. */
-  positionAtOrBefore(txid: number, id: number): RawBuilder<boolean>;
   /** DDL fragments for migrations. */
   readonly ddl: {
     idColumn: string;
@@ -47,7 +45,6 @@ export const sqliteAdapter: DialectAdapter = {
   // Single writer: commit order is id order, so every committed row is final.
   belowVisibilityHorizon: () => sql<boolean>`1 = 1`,
   positionAfter: (txid, id) => sql<boolean>`(txid, id) > (${txid}, ${id})`,
-  positionAtOrBefore: (txid, id) => sql<boolean>`(txid, id) <= (${txid}, ${id})`,
   relaxedCommit: () => null,
   ddl: {
     idColumn: 'id integer primary key autoincrement',
@@ -62,7 +59,6 @@ export const postgresAdapter: DialectAdapter = {
   concurrentWriters: true,
   belowVisibilityHorizon: () => sql<boolean>`txid < pg_snapshot_xmin(pg_current_snapshot())`,
   positionAfter: (txid, id) => sql<boolean>`(txid, id) > (${String(txid)}::xid8, ${id}::bigint)`,
-  positionAtOrBefore: (txid, id) => sql<boolean>`(txid, id) <= (${String(txid)}::xid8, ${id}::bigint)`,
   relaxedCommit: () => sql`set local synchronous_commit to off`,
   ddl: {
     idColumn: 'id bigserial primary key',
