@@ -3,7 +3,7 @@
  * Nothing else in src/ reads process.env.
  */
 import path from 'node:path';
-import ipaddr from 'ipaddr.js';
+import { parseCidrs } from './http/ip.js';
 
 export interface Config {
   port: number;
@@ -40,13 +40,6 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
-export function parseCidrList(raw: string): string[] {
-  return raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
-
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -54,14 +47,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite store)',
     );
   }
-  const trustedProxies = parseCidrList(env.TRUSTED_PROXIES ?? '');
-  for (const entry of trustedProxies) {
-    try {
-      if (entry.includes('/')) ipaddr.parseCIDR(entry);
-      else ipaddr.parse(entry);
-    } catch {
-      throw new ConfigError(`TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR`);
-    }
+  let trustedProxies: string[];
+  try {
+    trustedProxies = parseCidrs(env.TRUSTED_PROXIES ?? '', 'TRUSTED_PROXIES');
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
   }
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
