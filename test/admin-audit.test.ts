@@ -7,25 +7,9 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEvent } from '../src/modules/audit/audit-store.js';
 import type { EventType, Outcome, Severity } from '../src/modules/audit/event-types.js';
-import { buildKey, buildUser, drain, http, login } from './factories.js';
+import { ENVELOPE_KEYS, buildKey, buildUser, drain, http, login } from './factories.js';
 import { startServer, type TestServer } from './harness.js';
 import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
-
-const ENVELOPE_KEYS = [
-  'Id',
-  'Timestamp',
-  'EventType',
-  'Category',
-  'Severity',
-  'Outcome',
-  'SourceTable',
-  'Actor',
-  'Target',
-  'Ip',
-  'UserAgent',
-  'Controls',
-  'Details',
-].sort();
 
 /** Source tables in the viewer's tie-break order within one millisecond (newest first = reverse). */
 const TABLE_ORDER = ['LogsLogin', 'LogsAccess', 'LogsAdmin', 'LogsDenied', 'LogsSiemPoll'];

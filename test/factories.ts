@@ -22,6 +22,23 @@ function withCsrf(method: string, headers: Record<string, string>, cookie: strin
   }
 }
 
+/** The keys of the SPEC §2 envelope, sorted: every event of the feed and the viewer has exactly these. */
+export const ENVELOPE_KEYS = [
+  'Id',
+  'Timestamp',
+  'EventType',
+  'Category',
+  'Severity',
+  'Outcome',
+  'SourceTable',
+  'Actor',
+  'Target',
+  'Ip',
+  'UserAgent',
+  'Controls',
+  'Details',
+].sort();
+
 export interface HttpResult<T = any> {
   status: number;
   headers: Headers;

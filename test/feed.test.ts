@@ -6,25 +6,9 @@ import { appendEvent } from '../src/modules/audit/audit-store.js';
 import type { EventType } from '../src/modules/audit/event-types.js';
 import { encodeCursor } from '../src/modules/feed/feed-cursor.js';
 import { SCAN_BUDGET } from '../src/modules/feed/feed-service.js';
-import { buildKey, drain, http, login, poll } from './factories.js';
+import { ENVELOPE_KEYS, buildKey, drain, http, login, poll } from './factories.js';
 import { startServer, type TestServer } from './harness.js';
 import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
-
-const ENVELOPE_KEYS = [
-  'Id',
-  'Timestamp',
-  'EventType',
-  'Category',
-  'Severity',
-  'Outcome',
-  'SourceTable',
-  'Actor',
-  'Target',
-  'Ip',
-  'UserAgent',
-  'Controls',
-  'Details',
-].sort();
 
 async function writeEvents(server: TestServer, specs: Array<{ type: EventType; at: number; name?: string }>) {
   const tenantId = await server.ctx.tenants.defaultTenantId(Date.now());
