@@ -5,7 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, EventTableName } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
-import { toStoredEvent, type StoredEvent } from '../feed/feed-store.js';
+import { asStoredEvents, storedEventColumns, type StoredEvent } from '../feed/feed-store.js';
 import { LEGACY_EVENT_TYPE, SOURCE_TABLES, EVENT_TYPE_LIST } from './event-types.js';
 
 export interface AuditQuery {
@@ -52,7 +52,7 @@ export function createAuditQueryStore(db: Kysely<DB>) {
           const legacyWanted = name === 'LogsAdmin' && q.eventTypes.has(LEGACY_EVENT_TYPE);
           let query = untyped
             .selectFrom(table)
-            .selectAll()
+            .select(storedEventColumns(name) as never[])
             .where('tenant_id' as never, '=', q.tenantId as never)
             .where((eb) =>
               legacyWanted
@@ -81,7 +81,7 @@ export function createAuditQueryStore(db: Kysely<DB>) {
             .orderBy('id' as never, 'desc')
             .limit(q.limit + 1)
             .execute();
-          return rows.map((r) => ({ order, event: toStoredEvent(name, r) }));
+          return asStoredEvents(name, rows).map((event) => ({ order, event }));
         }),
       );
       const merged = perTable

@@ -32,34 +32,6 @@ export interface StoredEvent {
 
 type Row = Record<string, unknown>;
 
-export function toStoredEvent(source: SourceTable, r: Row): StoredEvent {
-  const event: StoredEvent = {
-    source,
-    id: Number(r.id),
-    txid: Number(r.txid ?? 0),
-    createdAt: Number(r.created_at),
-    eventType: (r.event_type as string | null) ?? null,
-    severity: (r.severity as string | null) ?? null,
-    outcome: (r.outcome as string | null) ?? null,
-    userId: r.user_id === null || r.user_id === undefined ? null : Number(r.user_id),
-    username: (r.username as string | null) ?? null,
-    clientId: (r.client_id as string | null) ?? null,
-    targetType: (r.target_type as string | null) ?? null,
-    targetId: (r.target_id as string | null) ?? null,
-    targetName: (r.target_name as string | null) ?? null,
-    ip: (r.ip as string | null) ?? null,
-    userAgent: (r.user_agent as string | null) ?? null,
-    details: (r.details as string | null) ?? null,
-  };
-  if (source === 'LogsAdmin') {
-    event.legacy = {
-      action: (r.action as string | null) ?? null,
-      message: (r.message as string | null) ?? null,
-    };
-  }
-  return event;
-}
-
 export interface FeedStore {
   /**
    * Up to `limit` rows of one table after `after`, in position order, below the visibility horizon.
@@ -74,7 +46,7 @@ export interface FeedStore {
   ): Promise<StoredEvent[]>;
 }
 
-/** The hot read selects straight into StoredEvent's names, so a row needs no copying (both drivers
+/** Reads select straight into StoredEvent's names, so a row needs no copying (both drivers
  * return numbers for ids and times: better-sqlite3 natively, pg through connect.ts's type parsers). */
 const FEED_COLUMNS = [
   'id',
@@ -95,19 +67,31 @@ const FEED_COLUMNS = [
 ];
 const NARROW_COLUMNS = ['id', 'txid', 'created_at as createdAt', 'event_type as eventType'];
 
+/** The columns to select for StoredEvents of a table (`narrow`: position, time and type only). */
+export function storedEventColumns(source: SourceTable, narrow = false): string[] {
+  if (narrow) return NARROW_COLUMNS;
+  return source === 'LogsAdmin' ? [...FEED_COLUMNS, 'action', 'message'] : FEED_COLUMNS;
+}
+
+/** Rows selected with storedEventColumns, completed in place into StoredEvents. */
+export function asStoredEvents(source: SourceTable, rows: unknown[], narrow = false): StoredEvent[] {
+  const events = rows as Array<StoredEvent & { action?: string | null; message?: string | null }>;
+  for (const e of events) {
+    e.source = source;
+    if (source === 'LogsAdmin' && !narrow)
+      e.legacy = { action: e.action ?? null, message: e.message ?? null };
+  }
+  return events;
+}
+
 export function createFeedStore({ db, dialect }: Pick<Database, 'db' | 'dialect'>): FeedStore {
   const untyped = db as unknown as Kysely<Record<EventTableName, Row>>;
   return {
     async readAfter(tenantId, source, after, limit, narrow) {
       const table = tableOf(source);
-      const columns = narrow
-        ? NARROW_COLUMNS
-        : source === 'LogsAdmin'
-          ? [...FEED_COLUMNS, 'action', 'message']
-          : FEED_COLUMNS;
       const rows = await untyped
         .selectFrom(table)
-        .select(columns as never[])
+        .select(storedEventColumns(source, narrow) as never[])
         .where('tenant_id' as never, '=', tenantId as never)
         .where(dialect.positionAfter(after.txid, after.id))
         .where(dialect.belowVisibilityHorizon())
@@ -115,15 +99,7 @@ export function createFeedStore({ db, dialect }: Pick<Database, 'db' | 'dialect'
         .orderBy('id' as never)
         .limit(limit)
         .execute();
-      const events = rows as unknown as Array<
-        StoredEvent & { action?: string | null; message?: string | null }
-      >;
-      for (const e of events) {
-        e.source = source;
-        if (source === 'LogsAdmin' && !narrow)
-          e.legacy = { action: e.action ?? null, message: e.message ?? null };
-      }
-      return events;
+      return asStoredEvents(source, rows, narrow);
     },
   };
 }

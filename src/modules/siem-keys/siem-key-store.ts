@@ -2,7 +2,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { DB, SiemKeysTable } from '../../db/schema.js';
 import type { Selectable } from 'kysely';
-import { toStoredEvent, type StoredEvent } from '../feed/feed-store.js';
+import { asStoredEvents, storedEventColumns, type StoredEvent } from '../feed/feed-store.js';
 
 export type SiemKeyRow = Selectable<SiemKeysTable>;
 type Db = Kysely<DB> | Transaction<DB>;
@@ -51,13 +51,13 @@ export function createSiemKeyStore(db: Kysely<DB>) {
     async listPolls(tenantId: number, keyId: string, limit: number): Promise<StoredEvent[]> {
       const rows = await db
         .selectFrom('logs_siem_poll')
-        .selectAll()
+        .select(storedEventColumns('LogsSiemPoll') as never[])
         .where('tenant_id', '=', tenantId)
         .where('client_id', '=', keyId)
         .orderBy('id', 'desc')
         .limit(limit)
         .execute();
-      return rows.map((r) => toStoredEvent('LogsSiemPoll', r as unknown as Record<string, unknown>));
+      return asStoredEvents('LogsSiemPoll', rows);
     },
   };
 }
