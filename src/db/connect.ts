@@ -160,6 +160,40 @@ const pgTypes = {
   },
 };
 
+/**
+ * The pool as Kysely sees it, with clients whose `query(text, values)` runs pg's callback form.
+ * pg 8's promise form (`await client.query(...)`, what Kysely calls) costs far more CPU on large
+ * results: 6,000 feed-like rows took 17.5 ms of CPU against 12.1 ms (bench/pg-query-form.ts,
+ * docs/benchmarks.md), and the feed reads such results on every page. Same queries, same results.
+ */
+function callbackQueryPool(pool: pg.Pool) {
+  type Client = {
+    query(text: string, values: unknown[]): Promise<pg.QueryResult>;
+    release(err?: Error | boolean): void;
+  };
+  const clients = new WeakMap<pg.PoolClient, Client>();
+  return {
+    async connect(): Promise<Client> {
+      const client = await pool.connect();
+      let wrapped = clients.get(client);
+      if (!wrapped) {
+        wrapped = {
+          query: (text, values) =>
+            new Promise((resolve, reject) => {
+              client.query(text, values, (err: Error | null, result: pg.QueryResult) =>
+                err ? reject(err) : resolve(result),
+              );
+            }),
+          release: (err) => client.release(err),
+        };
+        clients.set(client, wrapped);
+      }
+      return wrapped;
+    },
+    end: () => pool.end(),
+  } as unknown as pg.Pool;
+}
+
 export function openDatabase(options: DatabaseOptions): Database {
   if (options.databaseUrl) {
     const pool = new pg.Pool({
@@ -173,7 +207,9 @@ export function openDatabase(options: DatabaseOptions): Database {
     // the process with an unhandled 'error' event: the next query on it fails and is translated.
     pool.on('error', () => undefined);
     pool.on('connect', (client) => client.on('error', () => undefined));
-    const db = new Kysely<DB>({ dialect: translatingDialect(new PostgresDialect({ pool })) });
+    const db = new Kysely<DB>({
+      dialect: translatingDialect(new PostgresDialect({ pool: callbackQueryPool(pool) })),
+    });
     return {
       db,
       dialect: postgresAdapter,
