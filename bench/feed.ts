@@ -23,7 +23,8 @@
  *
  * Options: --seed=demo|sql (default demo), --keep (do not drop the database), --events=N (default
  * 1000000), --pages=N (latency samples, default 40), --batches=N (--seed=sql transactions, default 20).
- * Environment: BENCH_DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/test).
+ * Environment: BENCH_DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/test);
+ * BENCH_SERVER_NODE_ARGS (node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
  * Prints readable lines and, last, one JSON summary line.
  */
 import crypto from 'node:crypto';
@@ -467,18 +468,24 @@ async function main() {
     );
     if (built.status !== 0) throw new Error('tsc -p tsconfig.build.json failed');
     const port = await freePort();
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../dist/main.js', import.meta.url))], {
-      env: {
-        ...process.env,
-        DATABASE_URL: url,
-        DATA_DIR: dataDir,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        SIEM_RATE_LIMIT_PER_MINUTE: '100000',
+    // BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(
+      process.execPath,
+      [...serverNodeArgs, fileURLToPath(new URL('../dist/main.js', import.meta.url))],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: url,
+          DATA_DIR: dataDir,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+          SIEM_RATE_LIMIT_PER_MINUTE: '100000',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    );
     const previousClose = closeServer;
     closeServer = async () => {
       child.kill('SIGTERM');

@@ -6,6 +6,8 @@ import type { AuthService } from './modules/auth/auth-service.js';
 import type { ResourceService } from './modules/resources/resource-service.js';
 import type { SettingsService } from './modules/settings/settings-service.js';
 import type { DataCrypto } from './crypto/data-crypto.js';
+import type { ReadAhead } from './modules/feed/feed-read-ahead.js';
+import type { FeedCursor } from './modules/feed/feed-cursor.js';
 import type { FeedService } from './modules/feed/feed-service.js';
 import type { Metrics } from './modules/ops/metrics.js';
 import type { RateLimiter } from './modules/siem-keys/rate-limit.js';
@@ -32,6 +34,8 @@ export interface AppContext {
   auth: AuthService;
   siemKeys: SiemKeyService;
   feed: FeedService;
+  /** Next pages prepared for SIEMs draining a backlog (in this process only). */
+  feedReadAhead: ReadAhead<FeedCursor>;
   auditQuery: AuditQueryStore;
   rateLimiter: RateLimiter;
   /** Sign-in attempts per client address. */

@@ -27,6 +27,8 @@ import { authRoutes } from './modules/auth/auth-routes.js';
 import { createAuthService } from './modules/auth/auth-service.js';
 import { createAuthStore } from './modules/auth/auth-store.js';
 import { feedRoutes } from './modules/feed/feed-routes.js';
+import type { FeedCursor } from './modules/feed/feed-cursor.js';
+import { createReadAhead } from './modules/feed/feed-read-ahead.js';
 import { createFeedService } from './modules/feed/feed-service.js';
 import { createFeedStore } from './modules/feed/feed-store.js';
 import { createMetrics } from './modules/ops/metrics.js';
@@ -89,12 +91,13 @@ export async function createContext(config: Config, database: Database, clock: C
     : null;
   redis?.on('error', () => undefined);
   const dataCrypto = createDataCrypto(loadDataKey(config.dataKey, config.dataDir));
+  const metrics = createMetrics();
   const settings = createSettingsService({ db, store: createSettingsStore(db), users: userStore, clock });
   const ctx: AppContext = {
     config,
     database,
     clock,
-    metrics: createMetrics(),
+    metrics,
     tenants: createTenantStore(db),
     users: createUserService({
       db,
@@ -128,6 +131,10 @@ export async function createContext(config: Config, database: Database, clock: C
       deniedCounter: createDbRateLimiter(database, 1),
     }),
     feed: createFeedService({ store: createFeedStore(database) }),
+    feedReadAhead: createReadAhead<FeedCursor>({
+      enabled: config.siemReadAhead,
+      onPrepared: () => metrics.readAhead.inc({ outcome: 'prepared' }),
+    }),
     auditQuery: createAuditQueryStore(db),
     rateLimiter: redis
       ? createRedisRateLimiter(redis, config.siemRateLimitPerMinute)
@@ -138,7 +145,11 @@ export async function createContext(config: Config, database: Database, clock: C
     cursorKey: await loadServerSecret(db, 'feed_cursor_hmac'),
     csrfKey: await loadServerSecret(db, 'csrf_hmac'),
   };
-  return { ctx, close: async () => void (await redis?.quit().catch(() => undefined)) };
+  const close = async () => {
+    await ctx.feedReadAhead.close();
+    await redis?.quit().catch(() => undefined);
+  };
+  return { ctx, close };
 }
 
 export async function buildApp(options: BuildOptions): Promise<{ app: FastifyInstance; ctx: AppContext }> {

@@ -17,4 +17,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
     expect(() => loadConfig({ LOGIN_RATE_LIMIT_PER_MINUTE: '0' })).toThrow(/LOGIN_RATE_LIMIT_PER_MINUTE/);
   });
+
+  it('reads SIEM_READ_AHEAD as a flag, on by default', () => {
+    expect(loadConfig({}).siemReadAhead).toBe(true);
+    expect(loadConfig({ SIEM_READ_AHEAD: 'false' }).siemReadAhead).toBe(false);
+    expect(loadConfig({ SIEM_READ_AHEAD: '0' }).siemReadAhead).toBe(false);
+    expect(loadConfig({ SIEM_READ_AHEAD: 'TRUE' }).siemReadAhead).toBe(true);
+    expect(() => loadConfig({ SIEM_READ_AHEAD: 'maybe' })).toThrow(/SIEM_READ_AHEAD must be true or false/);
+  });
 });

@@ -23,6 +23,8 @@ export interface Config {
   loginRateLimitPerMinute: number;
   /** Session lifetime in minutes. */
   sessionTtlMinutes: number;
+  /** Prepare the next feed page while a draining SIEM reads this one (SIEM_READ_AHEAD, default on). */
+  siemReadAhead: boolean;
   /** Mark the session cookie `Secure` (set when served over HTTPS). */
   cookieSecure: boolean;
   /** Base64 32-byte key for secrets at rest; when unset, `<dataDir>/data.key` (generated). */
@@ -38,6 +40,14 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
   return value;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -70,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     siemRateLimitPerMinute: integer(env, 'SIEM_RATE_LIMIT_PER_MINUTE', 120, 1, 100000),
     loginRateLimitPerMinute: integer(env, 'LOGIN_RATE_LIMIT_PER_MINUTE', 300, 1, 100000),
     sessionTtlMinutes: integer(env, 'SESSION_TTL_MINUTES', 480, 1, 525600),
+    siemReadAhead: flag(env, 'SIEM_READ_AHEAD', true),
     cookieSecure: env.COOKIE_SECURE === 'true' || env.COOKIE_SECURE === '1',
     dataKey: env.DATA_KEY?.trim() || undefined,
   };

@@ -46,6 +46,11 @@ async function allFeedIds(database: Database, tenantId: number): Promise<string[
   return ids;
 }
 
+async function readAheadServed(node: TestServer): Promise<number> {
+  const metric = await node.ctx.metrics.readAhead.get();
+  return metric.values.find((v) => v.labels.outcome === 'served')?.value ?? 0;
+}
+
 for (const kind of STORES) {
   describe(`exactly-once on ${kind}`, () => {
     let testDb: TestDatabase;
@@ -71,14 +76,12 @@ for (const kind of STORES) {
       await testDb?.drop();
     });
 
-    it('delivers every event exactly once under concurrent writers, two nodes and retried pages', async () => {
+    /** 16 writers (14 direct, some holding their transaction open; 2 over HTTP through every node). */
+    function startWriters(tenantId: number) {
       const holdOpen = writerDb.dialect.concurrentWriters;
-      const tenantId = await nodes[0]!.ctx.tenants.defaultTenantId(Date.now());
-      const { key } = await buildKey(nodes[0]!, await login(nodes[0]!));
       const WRITERS = 16;
       const PER_WRITER = 130;
-      let running = WRITERS;
-      let heldOpen = 0;
+      const state = { running: WRITERS, heldOpen: 0, writers: WRITERS, holdOpen };
 
       async function directWriter(w: number) {
         for (let written = 0; written < PER_WRITER;) {
@@ -99,7 +102,7 @@ for (const kind of STORES) {
               );
             }
             if (hold) {
-              heldOpen += 1;
+              state.heldOpen += 1;
               await sleep(20 + Math.random() * 150);
             }
           });
@@ -119,14 +122,38 @@ for (const kind of STORES) {
         }
       }
 
-      const writers = Array.from({ length: WRITERS }, (_, w) =>
-        (w < WRITERS - 2 ? directWriter(w) : httpWriter(w)).finally(() => {
-          running -= 1;
-        }),
+      const done = Promise.all(
+        Array.from({ length: WRITERS }, (_, w) =>
+          (w < WRITERS - 2 ? directWriter(w) : httpWriter(w)).finally(() => {
+            state.running -= 1;
+          }),
+        ),
       );
+      return { state, done };
+    }
+
+    async function checkExactlyOnce(label: string, tenantId: number, seen: string[], extra: string) {
+      const expected = await allFeedIds(writerDb, tenantId);
+      const seenSet = new Set(seen);
+      const missing = expected.filter((id) => !seenSet.has(id));
+      const duplicates = seen.length - seenSet.size;
+      console.log(
+        `[${label} ${kind}] events=${expected.length} ${extra} missing=${missing.length} duplicates=${duplicates}`,
+      );
+      expect(missing).toEqual([]);
+      expect(duplicates).toBe(0);
+      expect(seen.filter((id) => !expected.includes(id))).toEqual([]);
+      return expected.length;
+    }
+
+    it('delivers every event exactly once under concurrent writers, two nodes and retried pages', async () => {
+      const tenantId = await nodes[0]!.ctx.tenants.defaultTenantId(Date.now());
+      const { key } = await buildKey(nodes[0]!, await login(nodes[0]!));
+      const start = await drain(nodes[0]!, key);
+      const { state, done } = startWriters(tenantId);
 
       const seen: string[] = [];
-      let cursor: string | undefined;
+      let cursor: string | undefined = start.cursor;
       let polls = 0;
       let retries = 0;
       const pollOnce = async () => {
@@ -144,25 +171,65 @@ for (const kind of STORES) {
         cursor = res.body.NextCursor;
         return res.body.HasMore;
       };
-      while (running > 0) {
+      while (state.running > 0) {
         await pollOnce();
         await sleep(Math.random() * 10);
       }
-      await Promise.all(writers);
+      await done;
       while (await pollOnce());
 
-      const expected = await allFeedIds(writerDb, tenantId);
-      const seenSet = new Set(seen);
-      const missing = expected.filter((id) => !seenSet.has(id));
-      const duplicates = seen.length - seenSet.size;
-      console.log(
-        `[exactly-once ${kind}] nodes=${nodes.length} writers=${WRITERS} events=${expected.length} polls=${polls} retries=${retries} heldOpen=${heldOpen} missing=${missing.length} duplicates=${duplicates}`,
+      const before = new Set(start.events.map((e) => e.Id as string));
+      const total = await checkExactlyOnce(
+        'exactly-once',
+        tenantId,
+        [...before, ...seen],
+        `nodes=${nodes.length} writers=${state.writers} polls=${polls} retries=${retries} heldOpen=${state.heldOpen}`,
       );
-      expect(expected.length).toBeGreaterThanOrEqual(2000);
-      if (holdOpen) expect(heldOpen).toBeGreaterThan(50);
-      expect(missing).toEqual([]);
-      expect(duplicates).toBe(0);
-      expect(seen.filter((id) => !expected.includes(id))).toEqual([]);
+      expect(total).toBeGreaterThanOrEqual(2000);
+      if (state.holdOpen) expect(state.heldOpen).toBeGreaterThan(50);
+    }, 180_000);
+
+    it('delivers every event exactly once to a sequential poller answered from read-ahead', async () => {
+      // One node, one limit, no pause between pages while HasMore: the poller a read-ahead serves.
+      // Pages are prepared while writers commit; some are retried (answered afresh, not from the chain).
+      const node = nodes[nodes.length - 1]!;
+      const tenantId = await node.ctx.tenants.defaultTenantId(Date.now());
+      const { key } = await buildKey(node, await login(node));
+      const start = await drain(node, key);
+      const servedBefore = await readAheadServed(node);
+      const { state, done } = startWriters(tenantId);
+      const seen: string[] = [];
+      let cursor: string | undefined = start.cursor;
+      let polls = 0;
+      let retries = 0;
+      const pollOnce = async () => {
+        polls += 1;
+        let res = await poll(node, key, { cursor, limit: 5 });
+        if (Math.random() < 0.1) {
+          retries += 1;
+          res = await poll(node, key, { cursor, limit: 5 });
+        }
+        expect(res.status).toBe(200);
+        seen.push(...res.body.Events.map((e) => e.Id as string));
+        cursor = res.body.NextCursor;
+        return res.body.HasMore;
+      };
+      while (state.running > 0) {
+        while (await pollOnce());
+        // A backlog of a few pages builds up between drains.
+        await sleep(50 + Math.random() * 100);
+      }
+      await done;
+      while (await pollOnce());
+      const served = (await readAheadServed(node)) - servedBefore;
+      const before = new Set(start.events.map((e) => e.Id as string));
+      await checkExactlyOnce(
+        'read-ahead',
+        tenantId,
+        [...before, ...seen],
+        `polls=${polls} retries=${retries} servedFromReadAhead=${served} heldOpen=${state.heldOpen}`,
+      );
+      expect(served).toBeGreaterThan(50);
     }, 180_000);
 
     it('does not pass a row whose id was drawn before its transaction had an xid (nextval trap)', async () => {

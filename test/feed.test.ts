@@ -250,6 +250,69 @@ for (const kind of STORES) {
       expect(body.Events.length).toBe(50);
     });
 
+    it('reads ahead for a sequential poller: same pages, every poll recorded, never for another key', async () => {
+      const served = async () =>
+        (await server.ctx.metrics.readAhead.get()).values.find((v) => v.labels.outcome === 'served')?.value ??
+        0;
+      const a = await buildKey(server, cookie, { description: 'read-ahead A' });
+      const b = await buildKey(server, cookie, { description: 'read-ahead B' });
+      const start = (await drain(server, a.key)).cursor;
+      await writeEvents(
+        server,
+        Array.from({ length: 30 }, (_, i) => ({
+          type: 'Access.Object' as EventType,
+          at: Date.now(),
+          name: `ra${i}`,
+        })),
+      );
+      // Key B reads the chain first, with no read-ahead of its own (it never follows its own cursors
+      // twice in a row here): the reference pages.
+      const reference: Array<{ cursor: string; ids: string[] }> = [];
+      let cursor = start;
+      for (;;) {
+        const page = await poll(server, b.key, { cursor, limit: 5 });
+        reference.push({ cursor, ids: page.body.Events.map((e) => e.Id as string) });
+        cursor = page.body.NextCursor;
+        if (!page.body.HasMore) break;
+      }
+      expect(reference.length).toBeGreaterThanOrEqual(6);
+
+      // Key A follows the same chain, gzip (fetch asks for it) and then identity: from its third page
+      // on, pages come from read-ahead, and they are the same pages.
+      const encodings: Array<Record<string, string>> = [{}, { 'accept-encoding': 'identity' }];
+      for (const headers of encodings) {
+        const before = await served();
+        const pollsBefore = (await http(server, 'GET', `/api/admin/siem/keys/${a.id}/polls`, { cookie })).body
+          .length;
+        const seen: string[][] = [];
+        cursor = start;
+        for (;;) {
+          const page = await poll(server, a.key, { cursor, limit: 5 }, headers);
+          expect(page.status).toBe(200);
+          seen.push(page.body.Events.map((e) => e.Id as string));
+          cursor = page.body.NextCursor;
+          if (!page.body.HasMore) break;
+        }
+        expect(seen).toEqual(reference.map((r) => r.ids));
+        expect((await served()) - before).toBe(reference.length - 2);
+        const polls = (await http(server, 'GET', `/api/admin/siem/keys/${a.id}/polls`, { cookie })).body
+          .length;
+        expect(polls - pollsBefore).toBe(reference.length);
+      }
+
+      // A's chain is ready for its third page: B asking for it is answered afresh, not from A's chain.
+      await poll(server, a.key, { cursor: reference[0]!.cursor, limit: 5 });
+      await poll(server, a.key, { cursor: reference[1]!.cursor, limit: 5 });
+      const ready = await served();
+      const other = await poll(server, b.key, { cursor: reference[2]!.cursor, limit: 5 });
+      expect(other.body.Events.map((e) => e.Id)).toEqual(reference[2]!.ids);
+      expect(await served()).toBe(ready);
+      // Revoked at once: the page prepared for A is never handed out.
+      expect((await http(server, 'DELETE', `/api/admin/siem/keys/${a.id}`, { cookie })).status).toBe(200);
+      expect((await poll(server, a.key, { cursor: reference[2]!.cursor, limit: 5 })).status).toBe(401);
+      expect(await served()).toBe(ready);
+    });
+
     it.each([
       ['cursor', { cursor: 'not-a-cursor!' }, 'invalid_cursor'],
       ['cursor', { cursor: 'eyJ2IjoxfQ' }, 'invalid_cursor'],

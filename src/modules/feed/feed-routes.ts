@@ -1,8 +1,11 @@
 /**
  * GET /api/siem/events: authenticate the key (401 for every cause, one body), rate-limit it (429),
- * validate parameters (400), read a page, write the poll record, answer. A poll whose record cannot be
- * written fails: no audit data leaves without its trace.
+ * validate parameters (400), read a page (or take the one read ahead for it, feed-read-ahead.ts), write
+ * the poll record, answer. A poll whose record cannot be written fails: no audit data leaves without its
+ * trace.
  */
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
@@ -12,8 +15,16 @@ import { unauthorized } from '../siem-keys/siem-key-service.js';
 import { decodeCursor, encodeCursor, type FeedCursor } from './feed-cursor.js';
 import { parseEventTypes, parseSince } from './feed-params.js';
 import { presentEvent } from './feed-presenter.js';
+import {
+  acceptsGzip,
+  type NextPage,
+  type PreparedBody,
+  type PreparedPage,
+  type ReadPage,
+} from './feed-read-ahead.js';
 import { FeedQuery, FeedResponse } from './feed-schema.js';
 import { MAX_LIMIT } from './feed-service.js';
+import type { StoredEvent } from './feed-store.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,8 +32,27 @@ declare module 'fastify' {
   }
 }
 
+const gzipAsync = promisify(zlib.gzip);
+
+/**
+ * The page as it goes on the wire. JSON.stringify, not the schema's fast-json-stringify: with
+ * free-form Details it is twice as fast on a 5,000-event page (docs/benchmarks.md); same bytes the
+ * schema describes. gzip level 1 (a tenth of the size at a fifth of level 6's CPU), on libuv's pool.
+ */
+async function serializePage(
+  events: StoredEvent[],
+  nextCursor: string,
+  hasMore: boolean,
+  gzip: boolean,
+): Promise<PreparedBody> {
+  const json = JSON.stringify({ Events: events.map(presentEvent), NextCursor: nextCursor, HasMore: hasMore });
+  if (!gzip || json.length < 1024) return { payload: json, gzip: false };
+  return { payload: await gzipAsync(json, { level: 1 }), gzip: true };
+}
+
 export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
+    const readAhead = ctx.feedReadAhead;
     app.decorateRequest('siemKey', null);
     app.get(
       '/api/siem/events',
@@ -77,45 +107,78 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const started = performance.now();
         const key = request.siemKey!;
+        const tenantId = request.tenantId;
         const { cursor: rawCursor, since: rawSince, limit = MAX_LIMIT, eventType } = request.query;
         const cursor: FeedCursor = rawCursor
-          ? decodeCursor(rawCursor, ctx.cursorKey, request.tenantId)
+          ? decodeCursor(rawCursor, ctx.cursorKey, tenantId)
           : { since: rawSince === undefined ? null : parseSince(rawSince), positions: {} };
         const eventTypes = parseEventTypes(eventType);
-        const page = await ctx.feed.readFeedPage({ tenantId: request.tenantId, cursor, limit, eventTypes });
-        const nextCursor = encodeCursor(page.next, ctx.cursorKey, request.tenantId);
-        const durationMs = Math.round(performance.now() - started);
-        // The poll record commits while the page is written out; nothing is sent until it has.
-        const recorded = ctx.siemKeys.recordPoll(request.tenantId, {
-          key,
-          ip: request.clientIp,
-          userAgent: request.headers['user-agent'] ?? null,
-          eventCount: page.events.length,
-          durationMs,
-          hasMore: page.hasMore,
-          filter: eventType ?? null,
-          limit,
-          since: rawCursor ? null : (rawSince ?? null),
-          cursorIn: rawCursor ?? null,
-          cursorOut: nextCursor,
-        });
-        // Serialized with JSON.stringify, not the schema's fast-json-stringify: with free-form Details
-        // it is twice as fast on a 5,000-event page (docs/benchmarks.md). Same bytes the schema describes.
-        let body: string;
-        try {
-          body = JSON.stringify({
-            Events: page.events.map(presentEvent),
-            NextCursor: nextCursor,
-            HasMore: page.hasMore,
+        const gzip = acceptsGzip(request.headers);
+        const owner = `${tenantId}:${key.id}`;
+        const requestKey = (c: string) => `${c}|${limit}|${[...eventTypes].sort().join(',')}|${gzip}`;
+        const record = (page: Pick<PreparedPage, 'eventCount' | 'hasMore' | 'nextCursor'>) =>
+          ctx.siemKeys.recordPoll(tenantId, {
+            key,
+            ip: request.clientIp,
+            userAgent: request.headers['user-agent'] ?? null,
+            eventCount: page.eventCount,
+            durationMs: Math.round(performance.now() - started),
+            hasMore: page.hasMore,
+            filter: eventType ?? null,
+            limit,
+            since: rawCursor ? null : (rawSince ?? null),
+            cursorIn: rawCursor ?? null,
+            cursorOut: page.nextCursor,
           });
-        } finally {
-          await recorded;
+
+        const readPage: ReadPage<FeedCursor> = async (from) => {
+          const page = await ctx.feed.readFeedPage({ tenantId, cursor: from, limit, eventTypes });
+          const nextCursor = encodeCursor(page.next, ctx.cursorKey, tenantId);
+          const head = { eventCount: page.events.length, hasMore: page.hasMore, nextCursor };
+          return {
+            head,
+            next: page.hasMore ? { cursor: page.next, request: requestKey(nextCursor) } : null,
+            finish: async () => ({
+              ...head,
+              body: await serializePage(page.events, nextCursor, page.hasMore, gzip),
+            }),
+          };
+        };
+
+        // Every check above has passed: only now may a page read ahead for this key answer.
+        const asked = rawCursor ? requestKey(rawCursor) : null;
+        let prepared = asked ? await readAhead.take(owner, asked) : null;
+        const taken = prepared !== null;
+        let recorded: Promise<void>;
+        let next: NextPage<FeedCursor> | null = null;
+        if (prepared) {
+          ctx.metrics.readAhead.inc({ outcome: 'served' });
+          recorded = record(prepared);
+        } else {
+          const read = await readPage(cursor);
+          next = read.next;
+          // The poll record commits while the page is serialized; nothing is sent until it has.
+          recorded = record(read.head);
+          try {
+            prepared = await read.finish();
+          } catch (err) {
+            await recorded.catch(() => undefined);
+            throw err;
+          }
         }
+        const issued = prepared.hasMore ? requestKey(prepared.nextCursor) : null;
+        readAhead.follow(owner, { asked, issued, next, taken }, readPage);
+        await recorded;
         ctx.metrics.polls.inc({ outcome: 'success' });
-        ctx.metrics.eventsServed.inc(page.events.length);
+        ctx.metrics.eventsServed.inc(prepared.eventCount);
         ctx.metrics.pollLatency.observe((performance.now() - started) / 1000);
-        // Fastify passes a string payload through unserialized; the cast only quiets the schema's type.
-        return reply.type('application/json; charset=utf-8').send(body as never);
+        reply.type('application/json; charset=utf-8');
+        if (prepared.body.gzip) {
+          // Compressed here (off the event loop); @fastify/compress passes an encoded body through.
+          reply.header('Content-Encoding', 'gzip').header('Vary', 'Accept-Encoding');
+        }
+        // Fastify passes a string or Buffer payload through unserialized; the cast quiets the schema's type.
+        return reply.send(prepared.body.payload as never);
       },
     );
   };

@@ -23,6 +23,12 @@ export function createMetrics(withDefaults = true) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    readAhead: new Counter({
+      name: 'itportal_siem_read_ahead_pages_total',
+      help: 'Feed pages read ahead for a draining SIEM: prepared, and served to its next poll',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     refusals: new Counter({
       name: 'itportal_siem_refusals_total',
       help: 'SIEM feed polls refused, by reason',
