@@ -134,6 +134,8 @@ export async function createContext(config: Config, database: Database, clock: C
     feedReadAhead: createReadAhead<FeedCursor>({
       enabled: config.siemReadAhead,
       onPrepared: () => metrics.readAhead.inc({ outcome: 'prepared' }),
+      // The poll that would have been answered reads afresh and meets the error itself (503, ...).
+      onError: () => metrics.readAhead.inc({ outcome: 'failed' }),
     }),
     auditQuery: createAuditQueryStore(db),
     rateLimiter: redis

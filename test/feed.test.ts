@@ -307,6 +307,12 @@ for (const kind of STORES) {
       const other = await poll(server, b.key, { cursor: reference[2]!.cursor, limit: 5 });
       expect(other.body.Events.map((e) => e.Id)).toEqual(reference[2]!.ids);
       expect(await served()).toBe(ready);
+      // No HEAD twin of the feed: it would take A's prepared page and record a poll without sending it.
+      const head = await http(server, 'HEAD', `/api/siem/events?cursor=${reference[2]!.cursor}&limit=5`, {
+        headers: { authorization: `ApiKey ${a.key}` },
+      });
+      expect(head.status).toBe(404);
+      expect(await served()).toBe(ready);
       // Revoked at once: the page prepared for A is never handed out.
       expect((await http(server, 'DELETE', `/api/admin/siem/keys/${a.id}`, { cookie })).status).toBe(200);
       expect((await poll(server, a.key, { cursor: reference[2]!.cursor, limit: 5 })).status).toBe(401);

@@ -65,6 +65,12 @@ describe('read-ahead', () => {
     expect(errors).toHaveLength(1);
     await ra.close();
     expect(ra.pending).toBe(0);
+    // Closed: a late poll (a handler outliving the server) starts nothing.
+    const before = reads.length;
+    ra.follow('k', { asked: null, issued: 'c1', next: { cursor: 1, request: 'c1' }, taken: false }, read);
+    ra.follow('k', { asked: 'c1', issued: 'c2', next: { cursor: 2, request: 'c2' }, taken: false }, read);
+    await tick();
+    expect(reads.length).toBe(before);
   });
 
   it('drops the least recently active owner beyond maxOwners, and a chain after its ttl', async () => {

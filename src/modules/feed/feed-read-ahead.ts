@@ -84,6 +84,7 @@ export function createReadAhead<C>(options: ReadAheadOptions) {
   const { enabled, depth = 2, maxOwners = 16, ttlMs = 10_000 } = options;
   const chains = new Map<string, Chain<C>>();
   const running = new Set<Promise<unknown>>();
+  let closed = false;
 
   function drop(owner: string) {
     const chain = chains.get(owner);
@@ -109,14 +110,21 @@ export function createReadAhead<C>(options: ReadAheadOptions) {
           if (chain.alive && chain.slots.length < depth) launch(chain, result.next);
           else if (chain.alive) chain.waiting = result.next;
         }
+        // A chain dropped while this page was read (ttl, eviction, a poller gone elsewhere, close):
+        // nobody will take it, so it is not serialized.
+        if (!chain.alive) return null;
         return result.finish();
       })
       .then((prepared) => {
-        options.onPrepared?.();
+        if (prepared) options.onPrepared?.();
         return prepared;
       })
       .catch((err: unknown) => {
-        options.onError?.(err);
+        try {
+          options.onError?.(err);
+        } catch {
+          // a failing observer must not turn a forgotten read into an unhandled rejection
+        }
         return null;
       });
     running.add(page);
@@ -158,6 +166,7 @@ export function createReadAhead<C>(options: ReadAheadOptions) {
         chain.issued = answer.issued;
         return;
       }
+      if (closed) return;
       const sequential = chain !== undefined && answer.asked !== null && chain.issued === answer.asked;
       drop(owner);
       if (answer.issued === null) return;
@@ -177,8 +186,9 @@ export function createReadAhead<C>(options: ReadAheadOptions) {
     },
     /** Stop every chain and wait for the reads under way (before the database closes). */
     async close(): Promise<void> {
+      closed = true;
       for (const owner of [...chains.keys()]) drop(owner);
-      await Promise.allSettled([...running]);
+      while (running.size > 0) await Promise.allSettled([...running]);
     },
     /** Pages prepared or under way, all owners (for tests and metrics). */
     get pending(): number {

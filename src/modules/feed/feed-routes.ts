@@ -57,6 +57,8 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.get(
       '/api/siem/events',
       {
+        // No HEAD twin: a HEAD would take a page (and be recorded as a poll) without sending it.
+        exposeHeadRoute: false,
         schema: {
           tags: ['siem'],
           summary: 'The SIEM feed: normalized events after a cursor, exactly once',
@@ -167,8 +169,9 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           }
         }
         const issued = prepared.hasMore ? requestKey(prepared.nextCursor) : null;
-        readAhead.follow(owner, { asked, issued, next, taken }, readPage);
         await recorded;
+        // Only after the poll is on record: a poll that fails does not move the chain.
+        readAhead.follow(owner, { asked, issued, next, taken }, readPage);
         ctx.metrics.polls.inc({ outcome: 'success' });
         ctx.metrics.eventsServed.inc(prepared.eventCount);
         ctx.metrics.pollLatency.observe((performance.now() - started) / 1000);

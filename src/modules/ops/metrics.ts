@@ -25,7 +25,7 @@ export function createMetrics(withDefaults = true) {
     }),
     readAhead: new Counter({
       name: 'itportal_siem_read_ahead_pages_total',
-      help: 'Feed pages read ahead for a draining SIEM: prepared, and served to its next poll',
+      help: 'Feed pages read ahead for a draining SIEM: prepared, served to its next poll, failed (read afresh)',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
