@@ -7,8 +7,7 @@ import type { ResourceService } from './modules/resources/resource-service.js';
 import type { SettingsService } from './modules/settings/settings-service.js';
 import type { DataCrypto } from './crypto/data-crypto.js';
 import type { ReadAhead } from './modules/feed/feed-read-ahead.js';
-import type { FeedCursor } from './modules/feed/feed-cursor.js';
-import type { FeedService } from './modules/feed/feed-service.js';
+import type { FeedResume, FeedService } from './modules/feed/feed-service.js';
 import type { Metrics } from './modules/ops/metrics.js';
 import type { RateLimiter } from './modules/siem-keys/rate-limit.js';
 import type { SiemKeyService } from './modules/siem-keys/siem-key-service.js';
@@ -35,7 +34,7 @@ export interface AppContext {
   siemKeys: SiemKeyService;
   feed: FeedService;
   /** Next pages prepared for SIEMs draining a backlog (in this process only). */
-  feedReadAhead: ReadAhead<FeedCursor>;
+  feedReadAhead: ReadAhead<FeedResume>;
   auditQuery: AuditQueryStore;
   rateLimiter: RateLimiter;
   /** Sign-in attempts per client address. */

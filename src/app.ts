@@ -27,9 +27,8 @@ import { authRoutes } from './modules/auth/auth-routes.js';
 import { createAuthService } from './modules/auth/auth-service.js';
 import { createAuthStore } from './modules/auth/auth-store.js';
 import { feedRoutes } from './modules/feed/feed-routes.js';
-import type { FeedCursor } from './modules/feed/feed-cursor.js';
 import { createReadAhead } from './modules/feed/feed-read-ahead.js';
-import { createFeedService } from './modules/feed/feed-service.js';
+import { createFeedService, type FeedResume } from './modules/feed/feed-service.js';
 import { createFeedStore } from './modules/feed/feed-store.js';
 import { createMetrics } from './modules/ops/metrics.js';
 import { createDataCrypto, loadDataKey } from './crypto/data-crypto.js';
@@ -131,7 +130,7 @@ export async function createContext(config: Config, database: Database, clock: C
       deniedCounter: createDbRateLimiter(database, 1),
     }),
     feed: createFeedService({ store: createFeedStore(database) }),
-    feedReadAhead: createReadAhead<FeedCursor>({
+    feedReadAhead: createReadAhead<FeedResume>({
       enabled: config.siemReadAhead,
       onPrepared: () => metrics.readAhead.inc({ outcome: 'prepared' }),
       // The poll that would have been answered reads afresh and meets the error itself (503, ...).

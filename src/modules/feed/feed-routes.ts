@@ -23,7 +23,7 @@ import {
   type ReadPage,
 } from './feed-read-ahead.js';
 import { FeedQuery, FeedResponse } from './feed-schema.js';
-import { MAX_LIMIT } from './feed-service.js';
+import { MAX_LIMIT, type FeedResume } from './feed-service.js';
 import type { StoredEvent } from './feed-store.js';
 
 declare module 'fastify' {
@@ -133,13 +133,21 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
             cursorOut: page.nextCursor,
           });
 
-        const readPage: ReadPage<FeedCursor> = async (from) => {
-          const page = await ctx.feed.readFeedPage({ tenantId, cursor: from, limit, eventTypes });
+        const readPage: ReadPage<FeedResume> = async (from) => {
+          const page = await ctx.feed.readFeedPage({
+            tenantId,
+            cursor: from.cursor,
+            ...(from.carry ? { carry: from.carry } : {}),
+            limit,
+            eventTypes,
+          });
           const nextCursor = encodeCursor(page.next, ctx.cursorKey, tenantId);
           const head = { eventCount: page.events.length, hasMore: page.hasMore, nextCursor };
           return {
             head,
-            next: page.hasMore ? { cursor: page.next, request: requestKey(nextCursor) } : null,
+            next: page.hasMore
+              ? { cursor: { cursor: page.next, carry: page.carry }, request: requestKey(nextCursor) }
+              : null,
             finish: async () => ({
               ...head,
               body: await serializePage(page.events, nextCursor, page.hasMore, gzip),
@@ -152,12 +160,12 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         let prepared = asked ? await readAhead.take(owner, asked) : null;
         const taken = prepared !== null;
         let recorded: Promise<void>;
-        let next: NextPage<FeedCursor> | null = null;
+        let next: NextPage<FeedResume> | null = null;
         if (prepared) {
           ctx.metrics.readAhead.inc({ outcome: 'served' });
           recorded = record(prepared);
         } else {
-          const read = await readPage(cursor);
+          const read = await readPage({ cursor });
           next = read.next;
           // The poll record commits while the page is serialized; nothing is sent until it has.
           recorded = record(read.head);

@@ -21,9 +21,27 @@ import type { FeedStore, StoredEvent } from './feed-store.js';
 export const SCAN_BUDGET = 50_000;
 export const MAX_LIMIT = 5000;
 
+/**
+ * What a page read past its end, per table: rows that match the poll but were not handed out (all
+ * after the table's position in the page's NextCursor), and how far the table was scanned. Every row
+ * up to `scanPos` was below the visibility horizon when read, so none can still appear there: the next
+ * page of the same chain (feed-read-ahead.ts) starts from these instead of reading them again.
+ */
+export type FeedCarry = Partial<
+  Record<SourceTable, { rows: StoredEvent[]; scanPos: FeedPosition; lastScannedAt: number | null }>
+>;
+
+/** Where a page of a read-ahead chain starts: the cursor, and what the page before it carried. */
+export interface FeedResume {
+  cursor: FeedCursor;
+  carry?: FeedCarry;
+}
+
 export interface FeedPageRequest {
   tenantId: number;
   cursor: FeedCursor;
+  /** The previous page's carry, when this page's cursor is that page's NextCursor (same filters). */
+  carry?: FeedCarry;
   limit: number;
   /** Event types to return; the default feed's set when the poll names none. */
   eventTypes: ReadonlySet<string>;
@@ -32,6 +50,8 @@ export interface FeedPageRequest {
 export interface FeedPage {
   events: StoredEvent[];
   next: FeedCursor;
+  /** For the page after this one, read with `next` and the same filters. */
+  carry: FeedCarry;
   hasMore: boolean;
   scanned: number;
 }
@@ -57,20 +77,21 @@ interface Stream {
 
 export function createFeedService({ store }: { store: FeedStore }) {
   async function readFeedPage(req: FeedPageRequest): Promise<FeedPage> {
-    const { tenantId, cursor, limit, eventTypes } = req;
+    const { tenantId, cursor, limit, eventTypes, carry } = req;
     const since = cursor.since;
     const wantedTables = new Set(EVENT_TYPE_LIST.filter((t) => eventTypes.has(t.type)).map((t) => t.source));
     const streams: Stream[] = SOURCE_TABLES.map(({ name }, order) => {
       const start = cursor.positions[name] ?? { txid: 0, id: 0 };
+      const carried = carry?.[name];
       return {
         source: name,
         order,
         wanted: wantedTables.has(name),
         start,
-        scanPos: start,
+        scanPos: carried?.scanPos ?? start,
         lastTaken: null,
-        lastScannedAt: null,
-        buffer: [],
+        lastScannedAt: carried?.lastScannedAt ?? null,
+        buffer: carried?.rows ?? [],
         head: 0,
         exhausted: false,
         fetches: 0,
@@ -87,9 +108,11 @@ export function createFeedService({ store }: { store: FeedStore }) {
       if (s.fetches === 0) {
         // The previous page's mix, when the cursor carries it, sizes the first read of each table.
         const share = cursor.shares?.[s.source];
+        // Rows carried from the previous page count towards it.
+        const carried = carry?.[s.source]?.rows.length ?? 0;
         return share === undefined
           ? firstChunk
-          : Math.min(limit + 1, Math.ceil(((limit * share) / 1000) * 1.1) + 16);
+          : Math.min(limit + 1, Math.max(64, Math.ceil(((limit * share) / 1000) * 1.1) + 16 - carried));
       }
       const share = (s.taken + 1) / (events.length + wantedCount);
       return Math.min(limit + 1, Math.max(64, Math.ceil((limit - events.length) * share * 1.25) + 32));
@@ -143,17 +166,30 @@ export function createFeedService({ store }: { store: FeedStore }) {
     }
 
     const positions: FeedCursor['positions'] = {};
+    const nextCarry: FeedCarry = {};
     let hasMore = false;
     for (const s of streams) {
       const drained = s.head >= s.buffer.length;
       positions[s.source] = drained ? s.scanPos : (s.lastTaken ?? s.start);
       if (!drained || !s.exhausted) hasMore = true;
+      // Not `exhausted`: rows committed since may follow scanPos, so the next page reads on from it.
+      nextCarry[s.source] = {
+        rows: s.buffer.slice(s.head),
+        scanPos: s.scanPos,
+        lastScannedAt: s.lastScannedAt,
+      };
     }
     const shares: FeedCursor['shares'] = {};
     if (events.length > 0) {
       for (const s of streams) if (s.wanted) shares[s.source] = Math.round((1000 * s.taken) / events.length);
     }
-    return { events, next: { since, positions, ...(events.length > 0 ? { shares } : {}) }, hasMore, scanned };
+    return {
+      events,
+      next: { since, positions, ...(events.length > 0 ? { shares } : {}) },
+      carry: nextCarry,
+      hasMore,
+      scanned,
+    };
   }
 
   return { readFeedPage };
