@@ -89,6 +89,32 @@ describe('read-ahead', () => {
   });
 });
 
+describe('read-ahead reads', () => {
+  it('runs at most maxReads page reads at once, all owners together, and none starves', async () => {
+    let now = 0;
+    let most = 0;
+    const reads: number[] = [];
+    const slow: ReadPage<number> = async (n) => {
+      now += 1;
+      most = Math.max(most, now);
+      await tick();
+      now -= 1;
+      return pages(3, reads)(n);
+    };
+    const ra = createReadAhead<number>({ enabled: true, depth: 2, maxReads: 1 });
+    for (const owner of ['a', 'b', 'c']) {
+      ra.follow(owner, { asked: null, issued: 'c1', next: { cursor: 1, request: 'c1' }, taken: false }, slow);
+      ra.follow(owner, { asked: 'c1', issued: 'c2', next: { cursor: 2, request: 'c2' }, taken: false }, slow);
+    }
+    for (const owner of ['a', 'b', 'c']) {
+      expect((await ra.take(owner, 'c2'))?.body.payload).toBe('page 2');
+      expect((await ra.take(owner, 'c3'))?.body.payload).toBe('page 3');
+    }
+    expect(most).toBe(1);
+    await ra.close();
+  });
+});
+
 describe('acceptsGzip', () => {
   it.each([
     [{ 'accept-encoding': 'gzip, deflate, br' }, true],

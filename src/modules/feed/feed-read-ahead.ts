@@ -66,6 +66,11 @@ export interface ReadAheadOptions {
   enabled: boolean;
   /** Pages prepared ahead of what a poller has taken. */
   depth?: number;
+  /**
+   * Page reads under way at once, all owners together: a page read holds up to one pooled database
+   * connection per source table, and polls, sign-ins and poll records must not wait behind guesses.
+   */
+  maxReads?: number;
   /** Owners (keys) with a chain at once; the least recently active is dropped first. */
   maxOwners?: number;
   /** A chain nobody polls for this long is dropped. */
@@ -81,8 +86,11 @@ export interface ReadAheadOptions {
  * poller that jumps between cursors costs no speculative reads, as with a file system's read-ahead.
  */
 export function createReadAhead<C>(options: ReadAheadOptions) {
-  const { enabled, depth = 2, maxOwners = 16, ttlMs = 10_000 } = options;
+  const { enabled, depth = 2, maxOwners = 16, maxReads = 1, ttlMs = 10_000 } = options;
   const chains = new Map<string, Chain<C>>();
+  /** Page reads under way (each may hold a database connection per source table), and those waiting. */
+  let reading = 0;
+  const queue: Array<() => void> = [];
   const running = new Set<Promise<unknown>>();
   let closed = false;
 
@@ -102,10 +110,37 @@ export function createReadAhead<C>(options: ReadAheadOptions) {
     chain.timer.refresh();
   }
 
+  /** A turn to read (FIFO), at most maxReads at once. */
+  function acquire(): Promise<void> {
+    if (reading < maxReads) {
+      reading += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => queue.push(resolve));
+  }
+  function release() {
+    const next = queue.shift();
+    if (next) next();
+    else reading -= 1;
+  }
+
   function launch(chain: Chain<C>, from: NextPage<C>) {
     const read = chain.read!;
-    const page = read(from.cursor)
+    const page = acquire()
+      .then(async () => {
+        // Dropped while waiting for its turn: not read at all.
+        if (!chain.alive) {
+          release();
+          return null;
+        }
+        try {
+          return await read(from.cursor);
+        } finally {
+          release();
+        }
+      })
       .then((result) => {
+        if (!result) return null;
         if (result.next) {
           if (chain.alive && chain.slots.length < depth) launch(chain, result.next);
           else if (chain.alive) chain.waiting = result.next;
