@@ -197,7 +197,10 @@ describe('SIEM key flow in Chromium', () => {
     await tabTo(page, 'Poll history of Keyboard key');
     await page.keyboard.press('Enter');
     await heading(page, 'Keyboard key');
-    expect(await page.getByRole('region', { name: 'Poll history' }).locator('tbody tr').count()).toBe(1);
+    // The heading renders before the history has loaded: wait for its row, then count.
+    const history = page.getByRole('region', { name: 'Poll history' }).locator('tbody tr');
+    await history.first().waitFor();
+    expect(await history.count()).toBe(1);
     await tabTo(page, 'Revoke');
     await page.keyboard.press('Enter');
     // The dialog opens on Cancel (the safe choice); Tab reaches the confirmation.
