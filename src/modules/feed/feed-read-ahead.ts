@@ -168,7 +168,6 @@ export function createReadAhead<C>(options: ReadAheadOptions) {
   }
 
   return {
-    enabled,
     /**
      * The page prepared for exactly this request of this owner, if one is ready or under way; null
      * when there is none (or its read failed): read afresh. Taking a page lets the chain read on.
@@ -196,12 +195,13 @@ export function createReadAhead<C>(options: ReadAheadOptions) {
       answer: { asked: string | null; issued: string | null; next: NextPage<C> | null; taken: boolean },
       read: ReadPage<C>,
     ): void {
+      // Disabled: no chain is ever kept, so take() never answers.
+      if (!enabled || closed) return;
       const chain = chains.get(owner);
       if (answer.taken && chain) {
         chain.issued = answer.issued;
         return;
       }
-      if (closed) return;
       const sequential = chain !== undefined && answer.asked !== null && chain.issued === answer.asked;
       drop(owner);
       if (answer.issued === null) return;
@@ -217,7 +217,7 @@ export function createReadAhead<C>(options: ReadAheadOptions) {
         }, ttlMs).unref(),
       };
       chains.set(owner, fresh);
-      if (enabled && sequential && answer.next) launch(fresh, answer.next);
+      if (sequential && answer.next) launch(fresh, answer.next);
     },
     /** Stop every chain and wait for the reads under way (before the database closes). */
     async close(): Promise<void> {

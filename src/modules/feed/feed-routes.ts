@@ -117,7 +117,9 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         const eventTypes = parseEventTypes(eventType);
         const gzip = acceptsGzip(request.headers);
         const owner = `${tenantId}:${key.id}`;
-        const requestKey = (c: string) => `${c}|${limit}|${[...eventTypes].sort().join(',')}|${gzip}`;
+        // What a prepared page must match besides the cursor (computed once per poll).
+        const params = `${limit}|${[...eventTypes].sort().join(',')}|${gzip}`;
+        const requestKey = (c: string) => `${c}|${params}`;
         const record = (page: Pick<PreparedPage, 'eventCount' | 'hasMore' | 'nextCursor'>) =>
           ctx.siemKeys.recordPoll(tenantId, {
             key,
