@@ -818,6 +818,7 @@ async function profilePages(
   let storeMs = 0;
   let queries = 0;
   const timed: FeedStore = {
+    ...real,
     async readAfter(...a) {
       const started = now();
       const rows = await real.readAfter(...a);

@@ -7,6 +7,7 @@ import type { ResourceService } from './modules/resources/resource-service.js';
 import type { SettingsService } from './modules/settings/settings-service.js';
 import type { DataCrypto } from './crypto/data-crypto.js';
 import type { ReadAhead } from './modules/feed/feed-read-ahead.js';
+import type { HorizonMonitor } from './modules/feed/feed-horizon.js';
 import type { FeedResume, FeedService } from './modules/feed/feed-service.js';
 import type { Metrics } from './modules/ops/metrics.js';
 import type { RateLimiter } from './modules/siem-keys/rate-limit.js';
@@ -33,6 +34,8 @@ export interface AppContext {
   auth: AuthService;
   siemKeys: SiemKeyService;
   feed: FeedService;
+  /** Who holds the feed's visibility horizon, and for how long. */
+  horizon: HorizonMonitor;
   /** Next pages prepared for SIEMs draining a backlog (in this process only). */
   feedReadAhead: ReadAhead<FeedResume>;
   auditQuery: AuditQueryStore;

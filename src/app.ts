@@ -28,6 +28,7 @@ import { createAuthService } from './modules/auth/auth-service.js';
 import { createAuthStore } from './modules/auth/auth-store.js';
 import { feedRoutes } from './modules/feed/feed-routes.js';
 import { createReadAhead } from './modules/feed/feed-read-ahead.js';
+import { createHorizonMonitor } from './modules/feed/feed-horizon.js';
 import { createFeedService, type FeedResume } from './modules/feed/feed-service.js';
 import { createFeedStore } from './modules/feed/feed-store.js';
 import { createMetrics } from './modules/ops/metrics.js';
@@ -91,6 +92,8 @@ export async function createContext(config: Config, database: Database, clock: C
   redis?.on('error', () => undefined);
   const dataCrypto = createDataCrypto(loadDataKey(config.dataKey, config.dataDir));
   const metrics = createMetrics();
+  const horizon = createHorizonMonitor({ database, clock, warnAfterSeconds: config.feedHorizonWarnSeconds });
+  metrics.sources.horizonHeldSeconds = async () => (await horizon.inspect()).heldSeconds;
   const settings = createSettingsService({ db, store: createSettingsStore(db), users: userStore, clock });
   const ctx: AppContext = {
     config,
@@ -130,6 +133,7 @@ export async function createContext(config: Config, database: Database, clock: C
       deniedCounter: createDbRateLimiter(database, 1),
     }),
     feed: createFeedService({ store: createFeedStore(database) }),
+    horizon,
     feedReadAhead: createReadAhead<FeedResume>({
       enabled: config.siemReadAhead,
       onPrepared: () => metrics.readAhead.inc({ outcome: 'prepared' }),
@@ -147,6 +151,7 @@ export async function createContext(config: Config, database: Database, clock: C
     csrfKey: await loadServerSecret(db, 'csrf_hmac'),
   };
   const close = async () => {
+    horizon.stop();
     await ctx.feedReadAhead.close();
     await redis?.quit().catch(() => undefined);
   };
@@ -173,6 +178,7 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
     requestIdHeader: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onClose', close);
+  ctx.horizon.start(app.log);
   // Query strings and path parameters arrive as text and are coerced (limit=50 → 50); JSON bodies are
   // not: {"description": 12345} is a 400, not the string "12345". Unknown keys are refused, not dropped.
   const ajvOptions = {

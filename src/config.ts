@@ -25,6 +25,11 @@ export interface Config {
   sessionTtlMinutes: number;
   /** Prepare the next feed page while a draining SIEM reads this one (SIEM_READ_AHEAD, default on). */
   siemReadAhead: boolean;
+  /**
+   * Seconds the feed's visibility horizon may be held by one transaction before the log warns, naming
+   * it (FEED_HORIZON_WARN_SECONDS, default 60).
+   */
+  feedHorizonWarnSeconds: number;
   /** Mark the session cookie `Secure` (set when served over HTTPS). */
   cookieSecure: boolean;
   /** Base64 32-byte key for secrets at rest; when unset, `<dataDir>/data.key` (generated). */
@@ -81,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginRateLimitPerMinute: integer(env, 'LOGIN_RATE_LIMIT_PER_MINUTE', 300, 1, 100000),
     sessionTtlMinutes: integer(env, 'SESSION_TTL_MINUTES', 480, 1, 525600),
     siemReadAhead: flag(env, 'SIEM_READ_AHEAD', true),
+    feedHorizonWarnSeconds: integer(env, 'FEED_HORIZON_WARN_SECONDS', 60, 1, 86400),
     cookieSecure: env.COOKIE_SECURE === 'true' || env.COOKIE_SECURE === '1',
     dataKey: env.DATA_KEY?.trim() || undefined,
   };

@@ -33,13 +33,21 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   /** Extra response headers (WWW-Authenticate, Retry-After). */
   readonly headers: Record<string, string>;
+  /** For the operator's log only (e.g. the driver's error code); never in a response. */
+  readonly driverCode: string | null;
 
-  constructor(code: ErrorCode, message: string, headers: Record<string, string> = {}) {
-    super(message);
+  constructor(
+    code: ErrorCode,
+    message: string,
+    headers: Record<string, string> = {},
+    options: { cause?: unknown; driverCode?: string | null } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = ERROR_CODES[code];
     this.headers = headers;
+    this.driverCode = options.driverCode ?? null;
   }
 }
 

@@ -207,8 +207,9 @@ for (const kind of STORES) {
     it('answers a sparse filter over a backlog in bounded pages with HasMore', async () => {
       const { cursor } = await drain(server, key);
       const at = Date.now();
+      // In a table the filter reads (a table it does not read is jumped over: feed-horizon.test.ts).
       const many = Array.from({ length: SCAN_BUDGET + 500 }, (_, i) => ({
-        type: 'Access.Object' as EventType,
+        type: 'Login.Success' as EventType,
         at,
         name: `bulk${i}`,
       }));

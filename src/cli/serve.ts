@@ -6,6 +6,20 @@ export async function serve(): Promise<number> {
   const { config, database, defaultTenantId } = await openMigrated();
   const { app, ctx } = await buildApp({ config, database });
   const admin = await ctx.users.ensureFirstAdmin(defaultTenantId, config.adminUsername, config.adminPassword);
+  // A promise rejected with nobody listening is a bug, but ending the process for it would drop every
+  // request in flight and stall every SIEM: log it and keep serving.
+  process.on('unhandledRejection', (reason) => {
+    app.log.error(
+      // Type and code only: a driver's message can quote row values.
+      {
+        err: {
+          type: reason instanceof Error ? reason.name : typeof reason,
+          code: (reason as { code?: unknown })?.code,
+        },
+      },
+      'unhandled promise rejection (kept serving)',
+    );
+  });
   const address = await app.listen({ port: config.port, host: config.host });
   const shown = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
   // Printed to the terminal once, never to the log stream.

@@ -37,40 +37,96 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
+/**
+ * Every driver failure leaves the store as an AppError (the error handler turns it into `{Error,
+ * Message}`), so a fault is a 503 with Retry-After or a named 4xx, never a 500 with a driver message:
+ * - unavailable (503 `database_unavailable`): the connection is lost, refused or reset, the server is
+ *   shutting down, starting up or out of connections, a client is no longer queryable (what pg says
+ *   after a connection error, also from a ROLLBACK on a dead connection), and SQLite busy/IO/full;
+ * - transient (503 `database_unavailable`): serialization failure, deadlock, lock or statement timeout,
+ *   out of memory or disk (class 53), system errors (class 58): retrying later can succeed;
+ * - conflict (409 `conflict`): a unique violation, e.g. two concurrent creations of one name;
+ * - unstorable text (400 `invalid_request`): a NUL character or invalid encoding PostgreSQL refuses.
+ * Anything else (a syntax error is a bug) is rethrown as is and becomes a 500 carrying the request id.
+ * The driver's code is kept as the AppError's cause (for the log), never in the response.
+ */
 const PG_UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
   'EHOSTUNREACH',
+  'ENETUNREACH',
   'ENOTFOUND',
   'EPIPE',
   'EAI_AGAIN',
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
-  '53300', // too_many_connections
+  '57P05', // idle_session_timeout
+  '25P03', // idle_in_transaction_session_timeout
   '3D000', // database does not exist
 ]);
 
+const PG_TRANSIENT_CODES = new Set([
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '55P03', // lock_not_available
+  '57014', // query_canceled (statement_timeout)
+]);
+
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|connection is not open|Client was closed|not queryable|Cannot use a pool after calling end|Connection reset|socket hang up|database is locked/i;
+
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
 export function isUnavailableError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
-  const e = err as { code?: unknown; message?: unknown };
-  const code = typeof e.code === 'string' ? e.code : '';
-  const message = typeof e.message === 'string' ? e.message : '';
+  const code = codeOf(err);
+  const message = (err as { message?: unknown }).message;
   if (PG_UNAVAILABLE_CODES.has(code) || code.startsWith('08')) return true;
-  if (/^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL)/.test(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|connection is not open|Client was closed/i.test(
-    message,
-  );
+  if (/^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|PROTOCOL|NOMEM)/.test(code)) return true;
+  return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message);
+}
+
+function isTransientError(code: string): boolean {
+  return PG_TRANSIENT_CODES.has(code) || code.startsWith('53') || code.startsWith('58');
+}
+
+export function translateDriverError(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const code = codeOf(err);
+  if (isUnavailableError(err) || isTransientError(code)) {
+    return new AppError(
+      'database_unavailable',
+      'The database is unreachable; retry later.',
+      { 'Retry-After': '5' },
+      { cause: err, driverCode: code || null },
+    );
+  }
+  if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    return new AppError(
+      'conflict',
+      'already exists: that name or value is taken',
+      {},
+      { cause: err, driverCode: code },
+    );
+  }
+  if (code === '22021' || code === '22P05') {
+    return new AppError(
+      'invalid_request',
+      'text: contains a NUL character or bytes that are not UTF-8',
+      {},
+      { cause: err, driverCode: code },
+    );
+  }
+  return err;
 }
 
 function translate(err: unknown): never {
-  if (isUnavailableError(err)) {
-    throw new AppError('database_unavailable', 'The database is unreachable; retry later.', {
-      'Retry-After': '5',
-    });
-  }
-  throw err;
+  throw translateDriverError(err);
 }
 
 class TranslatingConnection implements DatabaseConnection {
@@ -82,8 +138,12 @@ class TranslatingConnection implements DatabaseConnection {
       return translate(err);
     }
   }
-  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
-    return this.inner.streamQuery<R>(query, chunkSize);
+  async *streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    try {
+      yield* this.inner.streamQuery<R>(query, chunkSize);
+    } catch (err) {
+      translate(err);
+    }
   }
 }
 
@@ -121,10 +181,20 @@ class TranslatingDriver implements Driver {
     }
   }
   async rollbackTransaction(c: DatabaseConnection): Promise<void> {
-    await this.inner.rollbackTransaction(this.unwrap(c));
+    // A ROLLBACK on a connection that died ("not queryable") must not replace the error that made the
+    // transaction fail with a raw driver error: the server rolls a dead session back by itself.
+    try {
+      await this.inner.rollbackTransaction(this.unwrap(c));
+    } catch (err) {
+      translate(err);
+    }
   }
   async releaseConnection(c: DatabaseConnection): Promise<void> {
-    await this.inner.releaseConnection(this.unwrap(c));
+    try {
+      await this.inner.releaseConnection(this.unwrap(c));
+    } catch (err) {
+      translate(err);
+    }
   }
   async destroy(): Promise<void> {
     await this.inner.destroy();

@@ -4,25 +4,78 @@
  *
  * The visibility horizon (the rule the feed's exactly-once guarantee rests on):
  * - PostgreSQL: writers commit out of id order, so a reader that pages past a visible row may later
- *   see a row with a smaller id appear. Every event row therefore records its writer's transaction id
- *   (`txid xid8 DEFAULT pg_current_xact_id()`), the feed pages each table by `(txid, id)`, and it reads
- *   only rows with `txid < pg_snapshot_xmin(pg_current_snapshot())`: every transaction below that
- *   horizon has ended, and every transaction still to write gets an xid at or above it, so no row can
- *   ever appear behind a cursor position. Paging by `(txid, id)` rather than by `id` also defuses the
- *   trap of a sequence value drawn before its transaction had an xid.
+ *   see a row with a smaller id appear. Every event row therefore records its writer's top-level
+ *   transaction id (`txid xid8 DEFAULT pg_current_xact_id()`), the feed pages each table by
+ *   `(txid, id)`, and it reads only rows with `txid < H`, the horizon. Paging by `(txid, id)` rather
+ *   than by `id` also defuses the trap of a sequence value drawn before its transaction had an xid.
  * - SQLite: one writer at a time, so ids are handed out in commit order and anything visible is final;
  *   `txid` is a constant 0 and the horizon is "everything committed".
+ *
+ * The horizon is per database (SPEC §3). `pg_snapshot_xmin(pg_current_snapshot())` counts the running
+ * transactions of the whole server, so an idle-in-transaction session in a neighbour's database would
+ * stall every tenant's feed. H is instead, for one snapshot S (`pg_current_snapshot()` of one
+ * statement): the smallest xid in S's in-progress list that is not positively placed in another
+ * database, or S's xmax when there is none. "Placed in another database" means: a backend of
+ * `pg_stat_activity` with another `datid` reports it as its `backend_xid`, or `pg_prepared_xacts` lists
+ * it with another `database`. An xid that cannot be placed counts as ours.
+ *
+ * Why no row below H can ever appear later (the cursor may pass everything below H):
+ * - Every xid below S's xmax that is not in S's in-progress list had ended when S was taken: its rows
+ *   are visible to S (committed) or never will be (aborted). Every xid assigned later is >= xmax.
+ * - An in-progress xid below H is, by construction, placed in another database. A backend is connected
+ *   to one database for its whole life and an xid is assigned to one backend (a prepared transaction
+ *   keeps its database), so that transaction can never write a row into this database's tables.
+ * - Races between S and the catalog read (same statement, read just after S): a backend may end its
+ *   transaction and start another in between. Then the catalog shows no backend for the old xid (it
+ *   is unplaced: counted as ours, so it only delays) or a newer xid (>= xmax: irrelevant). A catalog
+ *   row can never attribute an xid to the wrong database, because the pair (xid, database) never
+ *   changes; staleness can only hide a placement, never invent one.
+ * - Subtransactions: rows carry the top-level xid (pg_current_xact_id), and S's in-progress list and
+ *   `backend_xid` are top-level xids too; a subtransaction's xid is never assigned before its parent's.
+ * - Wraparound: `backend_xid` and `pg_prepared_xacts.transaction` are 32-bit; the comparison casts the
+ *   snapshot's xid8 down. Two transactions in progress at once are less than 2^31 apart (the server
+ *   refuses to go further), so equal low 32 bits mean the same transaction.
+ * - H is final once computed: every row below it stays as it is forever, so a horizon read by one
+ *   statement may be used by later statements of the same page (they can only see more). Horizons of
+ *   later statements can be lower (an xid that became unplaced), never unsafe: callers keep positions
+ *   monotonic and never move a position back.
+ *
+ * Privilege: to place another role's transaction the database role needs `pg_read_all_stats` (or to be
+ * a superuser); without it, `pg_stat_activity` shows other roles' `backend_xid` as null, those
+ * transactions are unplaced and hold the feed back like our own (safe, only slower). Roles it is a
+ * member of, and every prepared transaction, are always placed.
  */
 import { sql, type RawBuilder } from 'kysely';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
+export interface HorizonHolderRow {
+  xid: number;
+  pid: number | null;
+  applicationName: string | null;
+  state: string | null;
+  database: string | null;
+  prepared: boolean;
+  ageMs: number | null;
+}
+
 export interface DialectAdapter {
   readonly kind: StoreKind;
   /** True when several transactions can hold write locks at once (tests hold some open). */
   readonly concurrentWriters: boolean;
-  /** Predicate: the row is below the visibility horizon and may be passed by a cursor. */
-  belowVisibilityHorizon(): RawBuilder<boolean>;
+  /**
+   * A statement answering one row `{ horizon }`: this database's visibility horizon now (an xid8 on
+   * PostgreSQL; null on SQLite, where everything committed is final).
+   */
+  readHorizon(): RawBuilder<{ horizon: number | null }>;
+  /** Predicate: the row is below a horizon read by readHorizon, and may be passed by a cursor. */
+  belowHorizon(horizon: number | null): RawBuilder<boolean>;
+  /**
+   * A statement answering the transaction that holds the horizon (the oldest one of this database
+   * still running, or one that cannot be placed), or no row: xid, pid, application name, state,
+   * database, whether it is prepared, and its age in ms (null when the catalog does not show it).
+   */
+  horizonHolder(): RawBuilder<HorizonHolderRow>;
   /** Predicate: the row's `(txid, id)` position is after the given one. */
   positionAfter(txid: number, id: number): RawBuilder<boolean>;
   /**
@@ -43,7 +96,10 @@ export const sqliteAdapter: DialectAdapter = {
   kind: 'sqlite',
   concurrentWriters: false,
   // Single writer: commit order is id order, so every committed row is final.
-  belowVisibilityHorizon: () => sql<boolean>`1 = 1`,
+  readHorizon: () => sql<{ horizon: number | null }>`select null as horizon`,
+  belowHorizon: () => sql<boolean>`1 = 1`,
+  horizonHolder: () =>
+    sql<HorizonHolderRow>`select 0 as xid, null as pid, null as "applicationName", null as state, null as database, 0 as prepared, null as "ageMs" where 1 = 0`,
   positionAfter: (txid, id) => sql<boolean>`(txid, id) > (${txid}, ${id})`,
   relaxedCommit: () => null,
   ddl: {
@@ -54,10 +110,34 @@ export const sqliteAdapter: DialectAdapter = {
   },
 };
 
+/**
+ * The in-progress xids of snapshot `s.snap` that are not positively another database's (see the top
+ * of this file), as `x(xid)`: a FROM item for the statements above.
+ */
+const OURS_XIP = sql`pg_snapshot_xip(s.snap) as x(xid)
+  where not exists (select 1 from pg_stat_activity a
+                    where a.backend_xid = x.xid::xid
+                      and a.datid <> (select oid from pg_database where datname = current_database()))
+    and not exists (select 1 from pg_prepared_xacts p
+                    where p.transaction = x.xid::xid and p.database <> current_database())`;
+
 export const postgresAdapter: DialectAdapter = {
   kind: 'postgres',
   concurrentWriters: true,
-  belowVisibilityHorizon: () => sql<boolean>`txid < pg_snapshot_xmin(pg_current_snapshot())`,
+  readHorizon: () =>
+    sql<{
+      horizon: number | null;
+    }>`select least(pg_snapshot_xmax(s.snap), (select min(x.xid) from ${OURS_XIP})) as horizon
+      from (select pg_current_snapshot() as snap) s`,
+  belowHorizon: (horizon) => sql<boolean>`txid < ${String(horizon ?? 0)}::xid8`,
+  horizonHolder: () =>
+    sql<HorizonHolderRow>`select x.xid, a.pid, a.application_name as "applicationName", a.state,
+        coalesce(a.datname, p.database) as database, p.gid is not null as prepared,
+        floor(extract(epoch from (now() - coalesce(a.xact_start, p.prepared))) * 1000)::bigint as "ageMs"
+      from (select pg_current_snapshot() as snap) s, lateral (select min(x.xid) as xid from ${OURS_XIP}) x
+      left join pg_stat_activity a on a.backend_xid = x.xid::xid
+      left join pg_prepared_xacts p on p.transaction = x.xid::xid
+      where x.xid is not null`,
   positionAfter: (txid, id) => sql<boolean>`(txid, id) > (${String(txid)}::xid8, ${id}::bigint)`,
   relaxedCommit: () => sql`set local synchronous_commit to off`,
   ddl: {

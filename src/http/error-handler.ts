@@ -60,7 +60,9 @@ export function sendError(reply: FastifyReply, err: AppError): FastifyReply {
 export function installErrorHandler(app: FastifyInstance, options: { webIndex: boolean }): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (isAppError(error)) {
-      if (error.status >= 500) request.log.warn({ code: error.code }, error.message);
+      if (error.status >= 500 || error.driverCode) {
+        request.log.warn({ code: error.code, driverCode: error.driverCode }, error.message);
+      }
       return sendError(reply, error);
     }
     if (error.validation) {

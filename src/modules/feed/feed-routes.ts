@@ -35,6 +35,15 @@ declare module 'fastify' {
 const gzipAsync = promisify(zlib.gzip);
 
 /**
+ * The same promise, marked as handled now: its rejection still reaches whoever awaits it later, but
+ * is never reported as unhandled in between.
+ */
+function handledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/**
  * The page as it goes on the wire. JSON.stringify, not the schema's fast-json-stringify: with
  * free-form Details it is twice as fast on a 5,000-event page (docs/benchmarks.md); same bytes the
  * schema describes. gzip level 1 (a tenth of the size at a fifth of level 6's CPU), on libuv's pool.
@@ -165,12 +174,14 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         let next: NextPage<FeedResume> | null = null;
         if (prepared) {
           ctx.metrics.readAhead.inc({ outcome: 'served' });
-          recorded = record(prepared);
+          recorded = handledLater(record(prepared));
         } else {
           const read = await readPage({ cursor });
           next = read.next;
-          // The poll record commits while the page is serialized; nothing is sent until it has.
-          recorded = record(read.head);
+          // The poll record commits while the page is serialized; nothing is sent until it has. It may
+          // fail (connection reset, failover) while gzip still runs: handledLater keeps that rejection
+          // from being an unhandled one (which would end the process) until it is awaited below.
+          recorded = handledLater(record(read.head));
           try {
             prepared = await read.finish();
           } catch (err) {

@@ -4,8 +4,14 @@
  * longer change.
  *
  * Rules the merge keeps:
+ * - The page reads the visibility horizon once, first, and every read of the page stops below it.
  * - A table's new position is the last row handed out, or, when every row it scanned was handed out
  *   or filtered away, the last row scanned. Nothing between the old and new position is unread.
+ * - Seeks, never scans, where nothing is wanted: a table no requested type lives in jumps to its last
+ *   final row; on a first poll with `since`, each table starts just before its first final row at or
+ *   after `since` (by the time index), or at its last final row when it has none. Every row passed
+ *   by a jump is final and unwanted, so a jump hands out nothing and skips nothing wanted.
+ *   Positions only move forward (a jump never moves one back).
  * - Filtering (eventType, since) happens here, over rows read in position order, so a filtered poll
  *   advances past what it skips. The rows scanned per poll are bounded (SCAN_BUDGET): a sparse filter
  *   over a large backlog answers in bounded time with fewer events and HasMore.
@@ -15,7 +21,7 @@
 import { EVENT_TYPE_LIST, SOURCE_TABLES, type SourceTable } from '../audit/event-types.js';
 import type { FeedCursor, FeedPosition } from './feed-cursor.js';
 import { effectiveEventType } from './feed-presenter.js';
-import type { FeedStore, StoredEvent } from './feed-store.js';
+import type { FeedStore, Horizon, StoredEvent } from './feed-store.js';
 
 /** Rows one poll may scan across all tables before it answers with what it has. */
 export const SCAN_BUDGET = 50_000;
@@ -75,10 +81,29 @@ interface Stream {
   taken: number;
 }
 
+const isAfter = (a: FeedPosition, b: FeedPosition) => a.txid > b.txid || (a.txid === b.txid && a.id > b.id);
+
 export function createFeedService({ store }: { store: FeedStore }) {
+  /** Where a stream starts reading, when it can seek instead of scan (see the rules at the top). */
+  async function seek(tenantId: number, s: Stream, since: number | null, fresh: boolean, horizon: Horizon) {
+    if (!s.wanted) {
+      const last = await store.lastFinalPosition(tenantId, s.source, horizon);
+      if (last && isAfter(last, s.scanPos)) s.scanPos = last;
+      s.buffer = [];
+      s.exhausted = true;
+      return;
+    }
+    if (since === null || !fresh) return;
+    const first =
+      (await store.firstFinalPositionSince(tenantId, s.source, since, horizon)) ??
+      (await store.lastFinalPosition(tenantId, s.source, horizon));
+    if (first && isAfter(first, s.scanPos)) s.start = s.scanPos = first;
+  }
+
   async function readFeedPage(req: FeedPageRequest): Promise<FeedPage> {
     const { tenantId, cursor, limit, eventTypes, carry } = req;
     const since = cursor.since;
+    const horizon = await store.readHorizon();
     const wantedTables = new Set(EVENT_TYPE_LIST.filter((t) => eventTypes.has(t.type)).map((t) => t.source));
     const streams: Stream[] = SOURCE_TABLES.map(({ name }, order) => {
       const start = cursor.positions[name] ?? { txid: 0, id: 0 };
@@ -104,7 +129,6 @@ export function createFeedService({ store }: { store: FeedStore }) {
     const firstChunk = Math.min(limit + 1, Math.max(50, Math.ceil(limit / (2 * wantedCount))));
     const events: StoredEvent[] = [];
     const nextChunk = (s: Stream) => {
-      if (!s.wanted) return Math.max(firstChunk, 1000);
       if (s.fetches === 0) {
         // The previous page's mix, when the cursor carries it, sizes the first read of each table.
         const share = cursor.shares?.[s.source];
@@ -126,7 +150,7 @@ export function createFeedService({ store }: { store: FeedStore }) {
     async function fill(s: Stream): Promise<void> {
       while (s.head >= s.buffer.length && !s.exhausted && budget > 0) {
         const n = Math.min(nextChunk(s), budget);
-        const rows = await store.readAfter(tenantId, s.source, s.scanPos, n, !s.wanted);
+        const rows = await store.readAfter(tenantId, s.source, s.scanPos, n, horizon);
         s.fetches += 1;
         budget -= rows.length;
         scanned += rows.length;
@@ -136,13 +160,24 @@ export function createFeedService({ store }: { store: FeedStore }) {
           s.scanPos = { txid: last.txid, id: last.id };
           s.lastScannedAt = last.createdAt;
         }
-        s.buffer = s.wanted ? rows.filter(matches) : [];
+        s.buffer = rows.filter(matches);
         s.head = 0;
       }
     }
 
-    // The first chunk of every table at once: the database works on all of them together.
-    await Promise.all(streams.map((s) => fill(s)));
+    // Seeks, then the first chunk of every table, all at once: the database works on them together.
+    await Promise.all(
+      streams.map(async (s) => {
+        await seek(
+          tenantId,
+          s,
+          since,
+          cursor.positions[s.source] === undefined && !carry?.[s.source],
+          horizon,
+        );
+        await fill(s);
+      }),
+    );
     while (events.length < limit) {
       for (const s of streams) if (s.head >= s.buffer.length && !s.exhausted && budget > 0) await fill(s);
       let pick: Stream | null = null;

@@ -1,11 +1,23 @@
 /** Prometheus metrics (prom-client), one registry per app instance. */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createMetrics(withDefaults = true) {
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'itportal_' });
+  const sources: { horizonHeldSeconds: (() => Promise<number>) | null } = { horizonHeldSeconds: null };
   return {
     registry,
+    /** Where the horizon gauge reads its value at each scrape. */
+    sources,
+    horizonHeld: new Gauge({
+      name: 'itportal_feed_horizon_held_seconds',
+      help: 'How long the oldest running transaction of this database has held the SIEM feed back (0: not held); the holder is named in /readyz and the log',
+      registers: [registry],
+      async collect() {
+        const read = sources.horizonHeldSeconds;
+        if (read) this.set(await read().catch(() => 0));
+      },
+    }),
     polls: new Counter({
       name: 'itportal_siem_polls_total',
       help: 'SIEM feed polls answered, by outcome',

@@ -3,6 +3,28 @@ import { sql } from 'kysely';
 import type { AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
 import { ErrorBody } from '../auth/auth-schema.js';
+import type { HorizonStatus } from '../feed/feed-horizon.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+const ReadyBody = Type.Object({
+  status: Type.String(),
+  horizon: Type.Object({
+    /** Seconds the oldest running transaction of this database has held the feed back; 0 when none. */
+    heldSeconds: Type.Number(),
+    /** That transaction, or null. */
+    holder: Nullable(
+      Type.Object({
+        pid: Nullable(Type.Integer()),
+        applicationName: Nullable(Type.String()),
+        state: Nullable(Type.String()),
+        database: Nullable(Type.String()),
+        prepared: Type.Boolean(),
+        transactionAgeSeconds: Nullable(Type.Number()),
+      }),
+    ),
+  }),
+});
 
 export function opsRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -23,18 +45,22 @@ export function opsRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['ops'],
           summary: 'Readiness: the database answers',
-          response: { 200: Type.Object({ status: Type.String() }), 503: ErrorBody },
+          description:
+            'Ready while the database answers. `horizon` says whether a running transaction of this database holds the SIEM feed back, for how long and which one (readiness stays true: the feed delays, it loses nothing).',
+          response: { 200: ReadyBody, 503: ErrorBody },
         },
       },
       async () => {
+        let horizon: HorizonStatus;
         try {
           await sql`select 1`.execute(ctx.database.db);
+          horizon = await ctx.horizon.inspect();
         } catch {
           throw new AppError('database_unavailable', 'The database is unreachable; retry later.', {
             'Retry-After': '5',
           });
         }
-        return { status: 'ready' };
+        return { status: 'ready', horizon };
       },
     );
     app.get(
