@@ -17,7 +17,7 @@ import type { AppContext, Clock } from './app-context.js';
 import { systemClock } from './app-context.js';
 import type { Config } from './config.js';
 import type { Database } from './db/connect.js';
-import { loadServerSecret } from './db/server-secrets.js';
+import { ensureDataKeyMatches, loadServerSecret } from './db/server-secrets.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { installRequestContext } from './http/request-context.js';
 import { createAuditQueryStore } from './modules/audit/audit-query-store.js';
@@ -90,7 +90,9 @@ export async function createContext(config: Config, database: Database, clock: C
     ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true })
     : null;
   redis?.on('error', () => undefined);
-  const dataCrypto = createDataCrypto(loadDataKey(config.dataKey, config.dataDir));
+  const dataKey = loadDataKey(config.dataKey, config.dataDir);
+  await ensureDataKeyMatches(db, dataKey);
+  const dataCrypto = createDataCrypto(dataKey);
   const metrics = createMetrics();
   const horizon = createHorizonMonitor({ database, clock, warnAfterSeconds: config.feedHorizonWarnSeconds });
   metrics.sources.horizonHeldSeconds = async () => (await horizon.inspect()).heldSeconds;

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   conflict: 409,
   rate_limited: 429,
   database_unavailable: 503,
+  cursor_from_newer_release: 503,
   rate_limiter_unavailable: 503,
   internal_error: 500,
 } as const;

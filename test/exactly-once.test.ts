@@ -19,6 +19,9 @@ import { buildKey, drain, http, login, poll } from './factories.js';
 import { openTestDatabase, startServer, type TestServer } from './harness.js';
 import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
 
+/** Thrown to roll a draw back when nextval gave its transaction an xid. */
+class RetryDraw extends Error {}
+
 const NO_RATE_LIMIT = { SIEM_RATE_LIMIT_PER_MINUTE: '100000', LOGIN_RATE_LIMIT_PER_MINUTE: '100000' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TYPES: EventType[] = [
@@ -242,40 +245,64 @@ for (const kind of STORES) {
       const { key } = await buildKey(nodes[0]!, await login(nodes[0]!));
       const start = (await drain(nodes[0]!, key)).cursor;
       let earlyId = 0;
-      let trapped: Promise<void> = Promise.resolve();
       let release!: () => void;
       const released = new Promise<void>((r) => (release = r));
       let drawn!: () => void;
       const idDrawn = new Promise<void>((r) => (drawn = r));
-      trapped = writerDb.db.transaction().execute(async (trx) => {
-        // Draw the id first: nextval does not give this transaction an xid yet.
-        const row = await sql<{ id: number }>`select nextval('logs_access_id_seq') as id`.execute(trx);
-        earlyId = Number(row.rows[0]!.id);
-        drawn();
-        await released;
-        await sql`insert into logs_access (id, tenant_id, created_at, event_type, severity, outcome, details)
+      // Draw the id first, in a transaction that has no xid yet. nextval assigns one whenever it writes
+      // WAL (every 32 values, or after a checkpoint), so draw again in a fresh transaction until it did not.
+      const trapped = (async () => {
+        for (let attempt = 0; attempt < 100; attempt++) {
+          const done = await writerDb.db
+            .transaction()
+            .execute(async (trx) => {
+              const row = await sql<{
+                id: number;
+                xid: string | null;
+              }>`select nextval('logs_access_id_seq') as id,
+                pg_current_xact_id_if_assigned()::text as xid`.execute(trx);
+              if (row.rows[0]!.xid !== null) throw new RetryDraw();
+              earlyId = Number(row.rows[0]!.id);
+              drawn();
+              await released;
+              await sql`insert into logs_access (id, tenant_id, created_at, event_type, severity, outcome, details)
                   values (${earlyId}, ${tenantId}, ${Date.now()}, 'Access.Object', 'info', 'success', '{"trap":true}')`.execute(
-          trx,
+                trx,
+              );
+              return true;
+            })
+            .catch((err: unknown) => {
+              if (err instanceof RetryDraw) return false;
+              throw err;
+            });
+          if (done) return;
+        }
+        throw new Error('nextval assigned an xid 100 times in a row');
+      })();
+      try {
+        await Promise.race([idDrawn, trapped]);
+        // A later writer takes a higher id and an xid and commits first.
+        await appendEvent(
+          writerDb.db,
+          tenantId,
+          {
+            eventType: 'Access.Object',
+            outcome: 'success',
+            actor: { userId: 1, username: 'late', ip: null, userAgent: null },
+          },
+          Date.now(),
         );
-      });
-      await idDrawn;
-      // A later writer takes a higher id and an xid and commits first.
-      await appendEvent(
-        writerDb.db,
-        tenantId,
-        {
-          eventType: 'Access.Object',
-          outcome: 'success',
-          actor: { userId: 1, username: 'late', ip: null, userAgent: null },
-        },
-        Date.now(),
-      );
-      const before = await poll(nodes[1]!, key, { cursor: start });
-      expect(before.body.Events.map((e) => e.Actor.Username)).toContain('late');
-      release();
-      await trapped;
-      const after = await drain(nodes[0]!, key, { cursor: before.body.NextCursor });
-      expect(after.events.map((e) => e.Id)).toContain(`LogsAccess:${earlyId}`);
+        const before = await poll(nodes[1]!, key, { cursor: start });
+        expect(before.body.Events.map((e) => e.Actor.Username)).toContain('late');
+        release();
+        await trapped;
+        const after = await drain(nodes[0]!, key, { cursor: before.body.NextCursor });
+        expect(after.events.map((e) => e.Id)).toContain(`LogsAccess:${earlyId}`);
+      } finally {
+        // Whatever failed above, the held transaction ends: it must never pin the server's horizon.
+        release();
+        await trapped.catch(() => undefined);
+      }
     });
   });
 }

@@ -1,10 +1,11 @@
 /** The feed over real HTTP, on every store: envelope, order, cursor, parameters, errors. */
+import crypto from 'node:crypto';
 import nodeHttp from 'node:http';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEvent } from '../src/modules/audit/audit-store.js';
 import type { EventType } from '../src/modules/audit/event-types.js';
-import { encodeCursor } from '../src/modules/feed/feed-cursor.js';
+import { decodeCursor, encodeCursor } from '../src/modules/feed/feed-cursor.js';
 import { SCAN_BUDGET } from '../src/modules/feed/feed-service.js';
 import { ENVELOPE_KEYS, buildKey, drain, http, login, poll } from './factories.js';
 import { startServer, type TestServer } from './harness.js';
@@ -356,6 +357,36 @@ for (const kind of STORES) {
         expect(res.status).toBe(400);
         expect(res.body.Error).toBe('invalid_cursor');
       }
+    });
+
+    it("continues a cursor that carries a newer release's table, and asks to retry a newer version", async () => {
+      const tenantId = await server.ctx.tenants.defaultTenantId(Date.now());
+      const start = (await drain(server, key)).cursor;
+      const decoded = decodeCursor(start, server.ctx.cursorKey, tenantId);
+      const mixed = encodeCursor(
+        { ...decoded, foreign: { LogsFuture: [41, 42] } },
+        server.ctx.cursorKey,
+        tenantId,
+      );
+      await writeEvents(server, [{ type: 'Login.Failure', at: Date.now(), name: 'after-upgrade' }]);
+      const page = await poll(server, key, { cursor: mixed });
+      expect(page.status).toBe(200);
+      expect(page.body.Events.map((e) => e.Details.n)).toEqual(['after-upgrade']);
+      expect(decodeCursor(page.body.NextCursor, server.ctx.cursorKey, tenantId).foreign).toEqual({
+        LogsFuture: [41, 42],
+      });
+      // A genuine cursor of a newer version: retry later (an upgraded node reads it), not restart.
+      const payload = Buffer.from('{"v":2,"q":7}');
+      const mac = crypto
+        .createHmac('sha256', server.ctx.cursorKey)
+        .update(`itp.cursor.v1|${tenantId}|`)
+        .update(payload)
+        .digest()
+        .subarray(0, 16);
+      const newer = await poll(server, key, { cursor: Buffer.concat([payload, mac]).toString('base64url') });
+      expect(newer.status).toBe(503);
+      expect(newer.body.Error).toBe('cursor_from_newer_release');
+      expect(newer.headers.get('retry-after')).toBe('5');
     });
 
     it('gives the same 401 for every key failure, with WWW-Authenticate', async () => {

@@ -47,6 +47,9 @@ export async function startServer(
     database,
     clock: options.clock,
     logger: { stream: { write: (line: string) => void logs.push(line) } },
+  }).catch(async (err: unknown) => {
+    await database.close();
+    throw err;
   });
   const tenantId = await ctx.tenants.defaultTenantId(Date.now());
   await ctx.users.ensureFirstAdmin(tenantId, ADMIN.username, ADMIN.password);

@@ -3,6 +3,9 @@
  * id), run the flows that touch them at debug log level, then grep the feed, the admin viewer, the
  * error bodies and the server log.
  */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildKey, buildUser, drain, http, login, poll } from './factories.js';
 import { ADMIN, startServer, type TestServer } from './harness.js';
@@ -146,6 +149,24 @@ for (const kind of STORES) {
       expect(
         JSON.stringify(await server.database.db.selectFrom('credentials').selectAll().execute()),
       ).not.toContain(credentialPlaintext);
+    });
+
+    it('refuses to start a node whose data key differs from the one the database was set up with', async () => {
+      const other = { DATA_KEY: Buffer.alloc(32, 9).toString('base64') };
+      await expect(startServer(testDb, other)).rejects.toThrow(/DATA_KEY does not match/);
+      if (kind === 'postgres') {
+        // Two nodes without DATA_KEY: each would generate a data.key of its own in its DATA_DIR.
+        const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'itp-node-b-'));
+        try {
+          await expect(startServer({ ...testDb, env: { ...testDb.env, DATA_DIR: dataDir } })).rejects.toThrow(
+            /every node on one database needs the same DATA_KEY/i,
+          );
+        } finally {
+          await fs.rm(dataDir, { recursive: true, force: true });
+        }
+      }
+      // The node with the right key still works.
+      expect((await http(server, 'GET', '/readyz')).status).toBe(200);
     });
   });
 }

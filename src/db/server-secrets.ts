@@ -19,3 +19,33 @@ export async function loadServerSecret(db: Kysely<DB>, name: string): Promise<Bu
     .executeTakeFirstOrThrow();
   return Buffer.from(row.value, 'base64');
 }
+
+const DATA_KEY_CHECK = 'data_key_check';
+
+/**
+ * Every node must encrypt with the same data key: a node with another one would write ciphertexts the
+ * others cannot read (TOTP, stored credentials) and fail to read theirs. The database keeps a check
+ * value (an HMAC of a constant under the key: it reveals nothing about the key), written by the first
+ * node to start; a node whose key gives another value refuses to start, saying so.
+ */
+export async function ensureDataKeyMatches(db: Kysely<DB>, dataKey: Buffer): Promise<void> {
+  const check = crypto.createHmac('sha256', dataKey).update('itp.data-key-check.v1').digest();
+  await db
+    .insertInto('server_secrets')
+    .values({ name: DATA_KEY_CHECK, value: check.toString('base64') })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+  const row = await db
+    .selectFrom('server_secrets')
+    .select('value')
+    .where('name', '=', DATA_KEY_CHECK)
+    .executeTakeFirstOrThrow();
+  const stored = Buffer.from(row.value, 'base64');
+  if (stored.length !== check.length || !crypto.timingSafeEqual(stored, check)) {
+    throw new Error(
+      "DATA_KEY does not match the key this database's secrets are encrypted with. Every node on one " +
+        'database needs the same DATA_KEY: copy it from a node that works (its DATA_KEY, or ' +
+        '<DATA_DIR>/data.key when it has none) and set it here.',
+    );
+  }
+}

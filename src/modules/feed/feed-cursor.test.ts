@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
 import { decodeCursor, encodeCursor } from './feed-cursor.js';
@@ -33,9 +34,73 @@ describe('feed cursor', () => {
         .subarray(0, 16);
       return Buffer.concat([p, mac]).toString('base64url');
     };
-    for (const r of ['{"LogsAccess":1001}', '{"Nope":1}', '[1]', '{"LogsAccess":0.5}']) {
+    for (const r of ['{"LogsAccess":1001}', '[1]', '{"LogsAccess":0.5}', '{"Nope":-1}']) {
       expect(() => decodeCursor(sign(`{"v":1,"s":null,"p":{},"r":${r}}`), key, 1), r).toThrow(AppError);
     }
+    // A newer release's table in the hint is dropped, not refused.
+    expect(
+      decodeCursor(sign('{"v":1,"s":null,"p":{},"r":{"LogsFuture":3,"LogsLogin":7}}'), key, 1).shares,
+    ).toEqual({
+      LogsLogin: 7,
+    });
+  });
+
+  it('decodes the cursors release 0.1.0 wrote (a fixture), exactly as they were', () => {
+    const fixture = JSON.parse(
+      fs.readFileSync(new URL('../../../test/fixtures/cursors-0.1.0.json', import.meta.url), 'utf8'),
+    ) as {
+      key: string;
+      tenantId: number;
+      cursors: Array<{ cursor: string; since: number | null; positions: object }>;
+    };
+    const fixtureKey = Buffer.from(fixture.key, 'base64');
+    expect(fixture.cursors.length).toBeGreaterThan(1);
+    for (const c of fixture.cursors) {
+      const decoded = decodeCursor(c.cursor, fixtureKey, fixture.tenantId);
+      expect(decoded.since).toBe(c.since);
+      expect(decoded.positions).toEqual(c.positions);
+    }
+  });
+
+  it("carries a newer release's table through untouched, and asks to retry a newer version", () => {
+    const sign = (json: string) => {
+      const p = Buffer.from(json);
+      const mac = crypto
+        .createHmac('sha256', key)
+        .update('itp.cursor.v1|1|')
+        .update(p)
+        .digest()
+        .subarray(0, 16);
+      return Buffer.concat([p, mac]).toString('base64url');
+    };
+    const decoded = decodeCursor(
+      sign('{"v":1,"s":null,"p":{"LogsLogin":[4,5],"LogsFuture":[9,10]},"x":1}'),
+      key,
+      1,
+    );
+    expect(decoded.positions).toEqual({ LogsLogin: { txid: 4, id: 5 } });
+    expect(decoded.foreign).toEqual({ LogsFuture: [9, 10] });
+    const again = decodeCursor(encodeCursor(decoded, key, 1), key, 1);
+    expect(again.foreign).toEqual({ LogsFuture: [9, 10] });
+    for (const bad of [
+      '{"v":1,"s":null,"p":{"Logs Future":[1,2]}}',
+      '{"v":1,"s":null,"p":{"LogsFuture":[1]}}',
+    ]) {
+      expect(() => decodeCursor(sign(bad), key, 1), bad).toThrow(AppError);
+    }
+    try {
+      decodeCursor(sign('{"v":2,"q":17}'), key, 1);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toMatchObject({
+        status: 503,
+        code: 'cursor_from_newer_release',
+        headers: { 'Retry-After': '5' },
+      });
+    }
+    // A forged newer-version cursor is still a 400.
+    const forged = Buffer.concat([Buffer.from('{"v":2}'), Buffer.alloc(16)]).toString('base64url');
+    expect(() => decodeCursor(forged, key, 1)).toThrow(expect.objectContaining({ status: 400 }));
   });
 
   it('reads a table missing from the cursor from its start', () => {
@@ -63,7 +128,7 @@ describe('feed cursor', () => {
     expect(() => decodeCursor(token, crypto.randomBytes(32), 1)).toThrow(/cursor/);
   });
 
-  it('rejects a validly signed cursor of an unknown version or shape', () => {
+  it('rejects a validly signed cursor of a malformed shape (a newer version is a 503, above)', () => {
     const sign = (json: string) => {
       const p = Buffer.from(json);
       const mac = crypto
@@ -76,9 +141,10 @@ describe('feed cursor', () => {
     };
     expect(decodeCursor(sign('{"v":1,"s":null,"p":{}}'), key, 1)).toEqual({ since: null, positions: {} });
     for (const json of [
-      '{"v":2,"s":null,"p":{}}',
+      '{"v":0,"s":null,"p":{}}',
+      '{"v":"2","s":null,"p":{}}',
       '{"v":1,"s":"x","p":{}}',
-      '{"v":1,"s":null,"p":{"Nope":[1,2]}}',
+      '{"v":1,"s":null,"p":{"No pe":[1,2]}}',
       '{"v":1,"s":null,"p":{"LogsLogin":[-1,2]}}',
       '[]',
       'not json',

@@ -4,8 +4,20 @@
  *   floor of the poll that started the chain, so a table not yet reached still honours `since`.
  *   A table missing from a cursor (one added after the cursor was issued) is read from its start.
  * - Wire form: base64url without padding of `JSON ‖ HMAC-SHA256(key, "itp.cursor.v1|" tenant "|" JSON)[0..16]`.
- *   The version `v` lets the format evolve; the MAC, keyed by a per-installation secret and bound to the
- *   tenant, makes a forged, truncated or other tenant's cursor a 400, never a 500 or foreign data.
+ *   The MAC, keyed by a per-installation secret and bound to the tenant, makes a forged, truncated or
+ *   other tenant's cursor a 400, never a 500 or foreign data.
+ *
+ * Compatibility (a rolling upgrade mixes nodes of two releases behind one load balancer):
+ * - Backward: a cursor of any earlier release decodes and continues exactly once. Release 0.1.0's
+ *   cursors are kept as a fixture (test/fixtures/cursors-0.1.0.json) and decoded by a test.
+ * - Forward: a position for a table this release does not know (added by a newer release) is carried
+ *   through untouched into NextCursor, so the newer node that reads it next continues exactly there.
+ *   Unknown top-level fields are ignored; unknown tables in the `r` hint are dropped (a hint only).
+ * - A newer version `v` that this release cannot read is answered 503 `cursor_from_newer_release` with
+ *   Retry-After (not a 400: the cursor is good, and a retry reaches an upgraded node), never by
+ *   restarting the chain.
+ * - The MAC's domain string stays "itp.cursor.v1|" for every version, so any release can tell a newer
+ *   release's genuine cursor from a forged one. Versions only ever add.
  */
 import crypto from 'node:crypto';
 import { AppError } from '../../errors.js';
@@ -24,6 +36,8 @@ export interface FeedCursor {
    * page's first reads (correctness never depends on it). Absent on first polls and older cursors.
    */
   shares?: Partial<Record<SourceTable, number>>;
+  /** Positions of tables a newer release added, carried through as they came (see the rules above). */
+  foreign?: Record<string, [number, number]>;
 }
 
 const VERSION = 1;
@@ -31,10 +45,16 @@ const MAC_BYTES = 16;
 const MAX_CURSOR_CHARS = 2048;
 const KNOWN_TABLES = new Set<string>(SOURCE_TABLES.map((t) => t.name));
 
+/** Fixed for every version (see the rules above). */
+const MAC_DOMAIN = 'itp.cursor.v1|';
+/** Names a newer release may give a table: what a carried position may be stored under. */
+const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
+const MAX_FOREIGN = 32;
+
 function mac(key: Buffer, tenantId: number, payload: Buffer): Buffer {
   return crypto
     .createHmac('sha256', key)
-    .update(`itp.cursor.v${VERSION}|${tenantId}|`)
+    .update(`${MAC_DOMAIN}${tenantId}|`)
     .update(payload)
     .digest()
     .subarray(0, MAC_BYTES);
@@ -46,6 +66,7 @@ export function encodeCursor(cursor: FeedCursor, key: Buffer, tenantId: number):
     const pos = cursor.positions[name];
     if (pos && (pos.txid !== 0 || pos.id !== 0)) p[name] = [pos.txid, pos.id];
   }
+  for (const [name, pos] of Object.entries(cursor.foreign ?? {})) if (!(name in p)) p[name] = pos;
   const body: Record<string, unknown> = { v: VERSION, s: cursor.since, p };
   if (cursor.shares) body.r = cursor.shares;
   const payload = Buffer.from(JSON.stringify(body), 'utf8');
@@ -81,25 +102,34 @@ export function decodeCursor(raw: string, key: Buffer, tenantId: number): FeedCu
   }
   if (!parsed || typeof parsed !== 'object') throw invalid();
   const { v, s, p, r } = parsed as { v?: unknown; s?: unknown; p?: unknown; r?: unknown };
+  if (typeof v === 'number' && Number.isInteger(v) && v > VERSION) {
+    throw new AppError(
+      'cursor_from_newer_release',
+      'cursor: issued by a newer release of IT Portal (an upgrade is rolling out); retry the same request shortly',
+      { 'Retry-After': '5' },
+    );
+  }
   if (v !== VERSION) throw invalid();
   if (s !== null && !(typeof s === 'number' && Number.isSafeInteger(s))) throw invalid();
   if (!p || typeof p !== 'object' || Array.isArray(p)) throw invalid();
   const positions: FeedCursor['positions'] = {};
+  const foreign: Record<string, [number, number]> = {};
   for (const [name, value] of Object.entries(p as Record<string, unknown>)) {
-    if (!KNOWN_TABLES.has(name) || !isPosition(value)) throw invalid();
-    positions[name as SourceTable] = { txid: value[0], id: value[1] };
+    if (!isPosition(value)) throw invalid();
+    if (KNOWN_TABLES.has(name)) positions[name as SourceTable] = { txid: value[0], id: value[1] };
+    else if (TABLE_NAME.test(name) && Object.keys(foreign).length < MAX_FOREIGN) foreign[name] = value;
+    else throw invalid();
   }
-  if (r === undefined) return { since: s, positions };
+  const cursor: FeedCursor = { since: s, positions };
+  if (Object.keys(foreign).length > 0) cursor.foreign = foreign;
+  if (r === undefined) return cursor;
   if (!r || typeof r !== 'object' || Array.isArray(r)) throw invalid();
   const shares: FeedCursor['shares'] = {};
   for (const [name, value] of Object.entries(r as Record<string, unknown>)) {
-    if (
-      !KNOWN_TABLES.has(name) ||
-      !(typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 1000)
-    ) {
+    if (!(typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 1000))
       throw invalid();
-    }
-    shares[name as SourceTable] = value;
+    if (KNOWN_TABLES.has(name)) shares[name as SourceTable] = value;
   }
-  return { since: s, positions, shares };
+  cursor.shares = shares;
+  return cursor;
 }

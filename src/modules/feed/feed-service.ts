@@ -220,7 +220,13 @@ export function createFeedService({ store }: { store: FeedStore }) {
     }
     return {
       events,
-      next: { since, positions, ...(events.length > 0 ? { shares } : {}) },
+      next: {
+        since,
+        positions,
+        ...(events.length > 0 ? { shares } : {}),
+        // A newer release's tables: carried through untouched (feed-cursor.ts).
+        ...(cursor.foreign ? { foreign: cursor.foreign } : {}),
+      },
       carry: nextCarry,
       hasMore,
       scanned,
