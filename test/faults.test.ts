@@ -223,11 +223,15 @@ async function writer(
   return acked;
 }
 
-/** Follows NextCursor from `cursor` until HasMore is false after `until()`; retries 503s. */
+/**
+ * Follows NextCursor from the start, retrying 503s, until a poll that began after `until()` became
+ * true answers HasMore: false (so every write acknowledged before then is in what it returns).
+ */
 async function poller(portal: Portal, key: string, until: () => boolean, t: Tally, limit: number) {
   const events: Array<Record<string, any>> = [];
   let cursor: string | null = null;
   for (;;) {
+    const final = until();
     const qs = new URLSearchParams({ limit: String(limit) });
     if (cursor) qs.set('cursor', cursor);
     let res: Response;
@@ -250,7 +254,7 @@ async function poller(portal: Portal, key: string, until: () => boolean, t: Tall
       };
       events.push(...body.Events);
       cursor = body.NextCursor;
-      if (!body.HasMore && until()) return events;
+      if (!body.HasMore && final) return events;
       if (!body.HasMore) await sleep(100);
     } else if (res.status === 503) {
       await sleep(150);
@@ -320,13 +324,14 @@ describe('PostgreSQL faults under load (private cluster)', () => {
     const writers = [0, 1, 2, 3].map((n) =>
       writer(portal, cookie, companyId, `${label}-${n}`, () => faultsDone, t),
     );
-    const drained = poller(portal, key, () => faultsDone, t, limit);
+    let writersDone = false;
+    const drained = poller(portal, key, () => writersDone, t, limit);
     // A poller that fails (a 500, the process gone) ends the scenario at once.
     await Promise.race([fault(() => faultsDone), drained]);
     faultsDone = true;
     const acked = (await Promise.all(writers)).flat();
-    // Everything acknowledged has committed; drain once more from where the poller stopped is the same
-    // chain: the poller only returns once a page after the writers stopped says HasMore: false.
+    // Every acknowledged write has committed: the poller ends with a page it asked for after this.
+    writersDone = true;
     const events = await drained;
     console.log(`[faults ${label}] statuses=${JSON.stringify([...t.statuses])} resets=${proxy.resets}`);
     expect(portal.exited, portal.output.join('').slice(-2000)).toBeNull();
