@@ -96,7 +96,11 @@ async function benchStore(kind: string) {
       await appendEvent(
         database.db,
         tenantId,
-        { eventType: 'Login.Failure', outcome: 'failure', actor: { userId: null, username: marker, ip: null, userAgent: null } },
+        {
+          eventType: 'Login.Failure',
+          outcome: 'failure',
+          actor: { userId: null, username: marker, ip: null, userAgent: null },
+        },
         Date.now(),
       );
       const started = performance.now();
@@ -110,7 +114,8 @@ async function benchStore(kind: string) {
       console.log(
         `  run ${run + 1}: first poll ${ms.toFixed(1)} ms, status ${res.status}, events ${body.Events.length}, new event found ${found}, HasMore ${body.HasMore}`,
       );
-      if (!found || body.HasMore) throw new Error('the first poll with since did not return the new event alone');
+      if (!found || body.HasMore)
+        throw new Error('the first poll with since did not return the new event alone');
     }
     console.log(
       JSON.stringify({
