@@ -40,12 +40,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function seed(database: Database, tenantId: number, start: number) {
   const per = Math.ceil(EVENTS / TABLES.length);
-  const step = 86_400_000 / per;
+  const step = Math.max(1, Math.floor(86_400_000 / per));
   for (const table of TABLES) {
     // The same statement on both stores: a recursive CTE counts 1..per.
     await sql`insert into ${sql.table(table)} (tenant_id, created_at, event_type, severity, outcome, username, details)
       with recursive g(n) as (select 1 union all select n + 1 from g where n < ${per})
-      select ${tenantId}, cast(${start} as bigint) + cast(n * ${step} as integer), ${TYPES[table]}, 'info', 'success', 'user' || (n % 5000), '{}'
+      select ${tenantId}, cast(${start} as bigint) + n * ${step}, ${TYPES[table]}, 'info', 'success', 'user' || (n % 5000), '{}'
       from g`.execute(database.db);
     process.stdout.write(`  seeded ${table} (${per} rows)\n`);
   }

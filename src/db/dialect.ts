@@ -100,7 +100,10 @@ export const sqliteAdapter: DialectAdapter = {
   belowHorizon: () => sql<boolean>`1 = 1`,
   horizonHolder: () =>
     sql<HorizonHolderRow>`select 0 as xid, null as pid, null as "applicationName", null as state, null as database, 0 as prepared, null as "ageMs" where 1 = 0`,
-  positionAfter: (txid, id) => sql<boolean>`(txid, id) > (${txid}, ${id})`,
+  // txid is the constant 0 here, so "after (0, id)" is "id > id", which SQLite finds in the paging index
+  // (tenant_id, txid, id) by a range seek. The row value `(txid, id) > (0, id)` it would only narrow
+  // to `txid >= 0`, a scan from the table's start on every page (20 ms per 250,000 rows).
+  positionAfter: (txid, id) => sql<boolean>`txid = ${txid} and id > ${id}`,
   relaxedCommit: () => null,
   ddl: {
     idColumn: 'id integer primary key autoincrement',
