@@ -2,6 +2,7 @@
 import type { Config } from './config.js';
 import type { Database } from './db/connect.js';
 import type { AuditQueryStore } from './modules/audit/audit-query-store.js';
+import type { RefusalThrottle } from './modules/audit/refusal-throttle.js';
 import type { AuthService } from './modules/auth/auth-service.js';
 import type { ResourceService } from './modules/resources/resource-service.js';
 import type { SettingsService } from './modules/settings/settings-service.js';
@@ -30,6 +31,8 @@ export interface AppContext {
   users: UserService;
   settings: SettingsService;
   resources: ResourceService;
+  /** Throttles Access.Denied records of repeated refusals (audit/refusal-throttle.ts). */
+  refusals: RefusalThrottle;
   dataCrypto: DataCrypto;
   auth: AuthService;
   siemKeys: SiemKeyService;

@@ -2,6 +2,7 @@
  * Builds the Fastify app from a config and an open database. No side effects on import; main.ts
  * (and the tests) decide when to migrate and listen.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +19,12 @@ import { systemClock } from './app-context.js';
 import type { Config } from './config.js';
 import type { Database } from './db/connect.js';
 import { ensureDataKeyMatches, loadServerSecret } from './db/server-secrets.js';
-import { installErrorHandler } from './http/error-handler.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandler } from './http/error-handler.js';
+import { ipInCidrs } from './http/ip.js';
+import { redactSecrets } from './http/redact.js';
 import { installRequestContext } from './http/request-context.js';
+import { installTextRules } from './http/text-rules.js';
+import { createRefusalThrottle } from './modules/audit/refusal-throttle.js';
 import { createAuditQueryStore } from './modules/audit/audit-query-store.js';
 import { auditRoutes } from './modules/audit/audit-routes.js';
 import { createGuards } from './modules/auth/auth-guard.js';
@@ -74,13 +79,19 @@ export const REDACTED_PATHS = [
 ];
 
 /**
- * Request log lines carry the path and the names of the query parameters, never their values: a key
- * pasted into a query string by mistake must not reach the log. Headers are not logged at all.
+ * Request log lines carry the path and the names of the query parameters, never their values, and
+ * anything shaped like a key in either is redacted (http/redact.ts): a key pasted into a URL by mistake
+ * must not reach the log. Headers are not logged at all.
  */
 export const requestSerializer = (req: { method: string; url: string; ip?: string }) => {
-  const [path, query] = req.url.split('?', 2);
-  const names = query ? [...new URLSearchParams(query).keys()].map((k) => k.slice(0, 32)) : [];
-  return { method: req.method, path, queryParams: names, remoteAddress: req.ip };
+  const [path = '', query] = req.url.split('?', 2);
+  const names = query ? [...new URLSearchParams(query).keys()].map((k) => redactSecrets(k).slice(0, 64)) : [];
+  return {
+    method: req.method,
+    path: redactSecrets(path).slice(0, 512),
+    queryParams: names,
+    remoteAddress: req.ip,
+  };
 };
 
 export async function createContext(config: Config, database: Database, clock: Clock = systemClock) {
@@ -94,6 +105,12 @@ export async function createContext(config: Config, database: Database, clock: C
   await ensureDataKeyMatches(db, dataKey);
   const dataCrypto = createDataCrypto(dataKey);
   const metrics = createMetrics();
+  // Counts refusals (never refuses itself): shared by every node, in Redis when configured.
+  const refusals = createRefusalThrottle(
+    redis
+      ? createRedisRateLimiter(redis, Number.MAX_SAFE_INTEGER)
+      : createDbRateLimiter(database, Number.MAX_SAFE_INTEGER),
+  );
   const horizon = createHorizonMonitor({ database, clock, warnAfterSeconds: config.feedHorizonWarnSeconds });
   metrics.sources.horizonHeldSeconds = async () => (await horizon.inspect()).heldSeconds;
   const settings = createSettingsService({ db, store: createSettingsStore(db), users: userStore, clock });
@@ -111,8 +128,10 @@ export async function createContext(config: Config, database: Database, clock: C
       passwordPolicy: (tenantId) => settings.getSetting(tenantId, 'password-policy'),
     }),
     settings,
+    refusals,
     resources: createResourceService({
       db,
+      refusals,
       store: createResourceStore(db),
       settings,
       crypto: dataCrypto,
@@ -132,7 +151,7 @@ export async function createContext(config: Config, database: Database, clock: C
       db,
       store: createSiemKeyStore(db),
       clock,
-      deniedCounter: createDbRateLimiter(database, 1),
+      refusals,
     }),
     feed: createFeedService({ store: createFeedStore(database) }),
     horizon,
@@ -178,6 +197,27 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: 64 * 1024,
     requestIdHeader: false,
+    // A random id per request (req-1, req-2 … per process would name different requests on two nodes),
+    // or the X-Request-Id a trusted proxy set, so one id follows a request through the proxy's log and ours.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      const peer = req.socket?.remoteAddress;
+      if (
+        typeof given === 'string' &&
+        /^[A-Za-z0-9._:-]{1,128}$/.test(given) &&
+        peer &&
+        config.trustedProxies.length > 0 &&
+        ipInCidrs(peer, config.trustedProxies)
+      ) {
+        return given;
+      }
+      return crypto.randomUUID();
+    },
+    frameworkErrors,
+    clientErrorHandler,
+    // No automatic HEAD twin of a GET: a HEAD would run the handler, and record the access (a credential
+    // reveal, a read) it describes, without sending the body.
+    exposeHeadRoutes: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onClose', close);
   ctx.horizon.start(app.log);
@@ -230,6 +270,7 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
     },
   });
   installRequestContext(app, ctx);
+  installTextRules(app);
   if (webBuilt) {
     await app.register(fastifyStatic, {
       root: webRoot,

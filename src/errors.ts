@@ -19,11 +19,15 @@ export const ERROR_CODES = {
   forbidden: 403,
   csrf_failed: 403,
   not_found: 404,
+  request_timeout: 408,
   conflict: 409,
+  uri_too_long: 414,
   rate_limited: 429,
+  headers_too_large: 431,
   database_unavailable: 503,
   cursor_from_newer_release: 503,
   rate_limiter_unavailable: 503,
+  server_busy: 503,
   internal_error: 500,
 } as const;
 

@@ -457,10 +457,15 @@ for (const kind of STORES) {
           Ip: '127.0.0.1',
           Controls: ['AC-7', '3.1.8'],
         });
-        // Every refusal is recorded, not only the first.
-        await viewer(server, member.cookie);
+        // Repeats in the same minute are summarized, not lost: the 10th refusal records how many were not.
+        for (let i = 0; i < 9; i++) expect((await viewer(server, member.cookie)).status).toBe(403);
         const again = await viewer(server, cookie, { eventType: 'Access.Denied', actor: member.username });
         expect(again.body.Events.length).toBe(2);
+        expect(
+          again.body.Events.map(
+            (e: { Details: { suppressed?: number } }) => e.Details.suppressed ?? 0,
+          ).sort(),
+        ).toEqual([0, 8]);
       });
 
       it('answers 401 without a session, with an unknown one, and after logout', async () => {

@@ -104,7 +104,12 @@ for (const kind of STORES) {
       const denied = (await drain(server, reader, { eventType: 'Access.Denied' })).events.filter(
         (e) => e.Target.Id === k.id,
       );
-      expect(denied.map((e) => e.Details.reason).sort()).toEqual(['address_not_allowed', 'bad_secret']);
+      // Per reason: the ten bad secrets give their first record and a summary at the 10th.
+      expect([...new Set(denied.map((e) => e.Details.reason))].sort()).toEqual([
+        'address_not_allowed',
+        'bad_secret',
+      ]);
+      expect(denied.filter((e) => e.Details.reason === 'address_not_allowed')).toHaveLength(1);
     });
 
     it('ends sessions when an admin resets a password, and other sessions on a self-service change', async () => {

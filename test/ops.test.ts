@@ -99,7 +99,10 @@ for (const kind of STORES) {
     it('GET /readyz is 200 while the database answers', async () => {
       const res = await http(server, 'GET', '/readyz');
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ status: 'ready' });
+      expect(res.body).toEqual({
+        status: 'ready',
+        horizon: { heldSeconds: expect.any(Number), holder: null },
+      });
     });
 
     it('GET /readyz is a JSON 503 with Retry-After once the database is gone, while /healthz stays 200', async () => {

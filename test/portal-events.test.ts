@@ -344,7 +344,12 @@ for (const kind of STORES) {
         ).status,
       ).toBe(401);
       const ok = await http(server, 'POST', '/api/auth/login', {
-        body: { username: 'mfa-admin', password: me.password, totp: totp.generate() },
+        // The next step's code: the current one confirmed the enrolment and is spent (RFC 6238 §5.2).
+        body: {
+          username: 'mfa-admin',
+          password: me.password,
+          totp: totp.generate({ timestamp: Date.now() + 30_000 }),
+        },
       });
       expect(ok.status).toBe(200);
       // a user without TOTP cannot sign in with a password alone while MFA is required

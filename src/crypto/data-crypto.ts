@@ -24,7 +24,7 @@ export function loadDataKey(dataKey: string | undefined, dataDir: string): Buffe
     return key;
   }
   const file = path.join(dataDir, 'data.key');
-  fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   try {
     fs.writeFileSync(file, crypto.randomBytes(32).toString('base64') + '\n', { flag: 'wx', mode: 0o600 });
   } catch (err) {

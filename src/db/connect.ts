@@ -264,6 +264,14 @@ function callbackQueryPool(pool: pg.Pool) {
   } as unknown as pg.Pool;
 }
 
+/**
+ * Creates the data directory 0700 when it does not exist (it holds the database and data.key). An
+ * existing directory keeps its mode: it may be shared (DATA_DIR=/srv), and is the operator's to set.
+ */
+export function restrictDataDir(dataDir: string): void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+}
+
 export function openDatabase(options: DatabaseOptions): Database {
   if (options.databaseUrl) {
     const pool = new pg.Pool({
@@ -287,8 +295,12 @@ export function openDatabase(options: DatabaseOptions): Database {
       close: () => db.destroy(),
     };
   }
-  fs.mkdirSync(options.dataDir, { recursive: true });
+  // The data directory and the database are the operator's alone (0700 / 0600, whatever the umask);
+  // SQLite gives its -wal and -shm files the database file's mode.
+  restrictDataDir(options.dataDir);
   const file = path.join(options.dataDir, 'itportal.db');
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  fs.chmodSync(file, 0o600);
   const database = new SQLite(file);
   database.pragma('journal_mode = WAL');
   database.pragma('busy_timeout = 5000');

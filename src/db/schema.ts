@@ -30,6 +30,8 @@ export interface UsersTable {
   totp_secret: string | null;
   /** A secret being enrolled, not yet confirmed by a code. Encrypted likewise. */
   totp_pending_secret: string | null;
+  /** The TOTP time step (unix time / 30 s) of the last accepted sign-in code: each step is accepted once. */
+  totp_last_step: number | null;
 }
 
 export interface SessionsTable {

@@ -3,8 +3,11 @@
  * (validation, JSON, body size, media type) → a 400 naming the field; anything else → a 500 carrying
  * only the request id. No stack trace or driver message ever reaches a client.
  */
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CODES, isAppError, type ErrorCode } from '../errors.js';
+import { SECURITY_HEADERS } from './request-context.js';
 
 interface AjvError {
   keyword: string;
@@ -55,6 +58,50 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
 export function sendError(reply: FastifyReply, err: AppError): FastifyReply {
   for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
   return reply.status(err.status).send({ Error: err.code, Message: err.message });
+}
+
+/**
+ * Errors the router finds before any route or hook runs (Fastify's `frameworkErrors`): a malformed
+ * URL, an over-long path parameter. Same contract as every other answer, security headers included;
+ * the path is not echoed.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+  const err =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new AppError('uri_too_long', 'path: a path segment is longer than 100 characters')
+      : new AppError('invalid_request', 'path: not a valid URL');
+  void sendError(reply, err);
+}
+
+/**
+ * Errors Node's HTTP parser finds before Fastify sees a request (the server's `clientError`): headers
+ * too large, a request that is not HTTP, a timeout. Answered on the raw socket with the same `{Error,
+ * Message}` body and security headers, then the connection is closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message]: [number, ErrorCode, string] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'headers: larger than the server accepts (16 KiB in all)']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'request: not received in time']
+        : [400, 'invalid_request', 'request: not a valid HTTP request'];
+  const body = JSON.stringify({ Error: code, Message: message });
+  const headers = {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+  };
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const head = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n');
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${head}\r\n\r\n${body}`);
 }
 
 export function installErrorHandler(app: FastifyInstance, options: { webIndex: boolean }): void {

@@ -13,16 +13,28 @@ function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   return null;
 }
 
-function parseRange(entry: string): Range | null {
+/**
+ * An entry as a range. An IPv4-mapped IPv6 entry (`::ffff:10.0.0.0/120`) is the IPv4 range it carries
+ * (`10.0.0.0/24`): peers arrive as IPv4 (normalizeIp), so a mapped entry would otherwise never match.
+ * A mapped entry shorter than /96 spans non-mapped addresses too: refused ('mapped-prefix').
+ */
+function parseRange(entry: string): Range | 'mapped-prefix' | null {
   const slash = entry.indexOf('/');
   const addr = parseAddress(slash === -1 ? entry : entry.slice(0, slash));
   if (!addr) return null;
   const max = addr.kind() === 'ipv4' ? 32 : 128;
-  if (slash === -1) return [addr, max];
-  const bitsText = entry.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(bitsText)) return null;
-  const bits = Number(bitsText);
-  return bits <= max ? [addr, bits] : null;
+  let bits = max;
+  if (slash !== -1) {
+    const bitsText = entry.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(bitsText)) return null;
+    bits = Number(bitsText);
+    if (bits > max) return null;
+  }
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
+    if (bits < 96) return 'mapped-prefix';
+    return [(addr as ipaddr.IPv6).toIPv4Address(), bits - 96];
+  }
+  return [addr, bits];
 }
 
 /**
@@ -36,6 +48,12 @@ export function parseCidrs(input: string | readonly string[], field: string): st
   if (entries.length > 100) throw new AppError('invalid_cidr', `${field}: at most 100 entries`);
   return entries.map((entry) => {
     const range = parseRange(entry);
+    if (range === 'mapped-prefix') {
+      throw new AppError(
+        'invalid_cidr',
+        `${field}: "${entry.slice(0, 64)}" is an IPv4-mapped IPv6 range shorter than /96; write the IPv4 range it means (e.g. 10.0.0.0/24)`,
+      );
+    }
     if (!range) {
       throw new AppError(
         'invalid_cidr',
@@ -64,7 +82,7 @@ export function ipInCidrs(ip: string, cidrs: readonly string[]): boolean {
   }
   return cidrs.some((cidr) => {
     const range = parseRange(cidr);
-    if (!range) return false;
+    if (!range || range === 'mapped-prefix') return false;
     const [net, bits] = range;
     if (net.kind() !== addr.kind()) return false;
     return addr.match(net as never, bits);

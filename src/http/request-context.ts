@@ -12,6 +12,7 @@ import type { SessionUser } from '../modules/auth/auth-store.js';
 import { appendEvent } from '../modules/audit/audit-store.js';
 import { ipPermitted } from '../modules/settings/settings-service.js';
 import { ipInCidrs, normalizeIp } from './ip.js';
+import { redactSecrets } from './redact.js';
 
 /**
  * Strict: only this origin's scripts, styles and API; images may also be data: URLs (the TOTP QR
@@ -29,6 +30,15 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'self'",
   "frame-ancestors 'none'",
 ].join('; ');
+
+/** On every answer the process gives, also those the framework gives before any route (error-handler.ts). */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+};
 
 /** Liveness, readiness and metrics: answered for any host and address (they carry no tenant data). */
 const OPS_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
@@ -52,11 +62,8 @@ export function installRequestContext(
   app.decorateRequest('sessionId', null);
   app.addHook('onRequest', async (request, reply) => {
     request.clientIp = normalizeIp(request.ip);
-    reply.header('Cache-Control', 'no-store');
-    reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    reply.header('X-Frame-Options', 'DENY');
-    reply.header('Referrer-Policy', 'no-referrer');
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+    reply.header('X-Request-Id', request.id);
     // Every request but the load balancer's probes belongs to a tenant and passes its IP lists. The
     // matched route decides, not the raw URL: /%61pi/... routes to /api/... and must not slip past.
     if (OPS_ROUTES.has(request.routeOptions.url ?? '')) return;
@@ -85,7 +92,7 @@ export function installRequestContext(
             target: {
               type: 'IpRange',
               id: null,
-              name: `${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`,
+              name: `${request.method} ${redactSecrets(request.url.split('?')[0]!).slice(0, 200)}`,
             },
             details: {
               reason:

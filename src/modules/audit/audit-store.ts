@@ -26,16 +26,41 @@ export interface NewEvent {
   details?: Record<string, unknown>;
 }
 
-/** Keys that must never reach an event, however a caller builds its details. */
-const SECRET_KEY =
-  /^(password|passwordhash|newpassword|secret|secrethash|totp|totpsecret|token|sessionid|apikey|key|plaintext)$/i;
+/**
+ * Keys that must never reach an event, however a caller builds its details, compared without case,
+ * `_` or `-` (so `secret_hash`, `currentPassword` and `csrf-token` are caught alike): these names, and
+ * any name ending in token, secret, hash or password. Details are built by our own code from named
+ * fields; this is the net under it, not the only guard.
+ */
+const SECRET_NAMES = new Set([
+  'password',
+  'passwd',
+  'totp',
+  'totpcode',
+  'sessionid',
+  'session',
+  'apikey',
+  'key',
+  'plaintext',
+  'cookie',
+  'authorization',
+  'credential',
+  'ciphertext',
+  'secretciphertext',
+]);
+const SECRET_SUFFIX = /(token|secret|hash|password|ciphertext)$/;
+
+export function isSecretName(name: string): boolean {
+  const n = name.toLowerCase().replace(/[_-]/g, '');
+  return SECRET_NAMES.has(n) || SECRET_SUFFIX.test(n);
+}
 
 export function scrubDetails(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(scrubDetails);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (!SECRET_KEY.test(k)) out[k] = scrubDetails(v);
+      if (!isSecretName(k)) out[k] = scrubDetails(v);
     }
     return out;
   }

@@ -5,6 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
+import { redactSecrets } from '../../http/redact.js';
 import { appendEvent } from '../audit/audit-store.js';
 import { CSRF_HEADER, csrfTokenValid } from './csrf.js';
 
@@ -12,7 +13,7 @@ export const SESSION_COOKIE = 'itp_session';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function createGuards(ctx: Pick<AppContext, 'auth' | 'database' | 'clock' | 'csrfKey'>) {
+export function createGuards(ctx: Pick<AppContext, 'auth' | 'database' | 'clock' | 'csrfKey' | 'refusals'>) {
   async function requireUser(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const sessionId = request.cookies[SESSION_COOKIE];
     const user = sessionId ? await ctx.auth.sessionUser(request.tenantId, sessionId) : undefined;
@@ -34,24 +35,39 @@ export function createGuards(ctx: Pick<AppContext, 'auth' | 'database' | 'clock'
     await requireUser(request, reply);
     const user = request.user!;
     if (user.role === 'admin') return;
-    const route = request.routeOptions.url ?? request.url.split('?')[0]!;
-    await appendEvent(
-      ctx.database.db,
+    const route = request.routeOptions.url ?? redactSecrets(request.url.split('?')[0]!);
+    const now = ctx.clock.now();
+    // One member probing admin routes must not flood the SIEM (refusal-throttle.ts): per user and route.
+    const admission = await ctx.refusals.admit(
       request.tenantId,
-      {
-        eventType: 'Access.Denied',
-        outcome: 'denied',
-        actor: {
-          userId: user.userId,
-          username: user.username,
-          ip: request.clientIp,
-          userAgent: request.headers['user-agent'] ?? null,
-        },
-        target: { type: 'AdminRoute', id: null, name: `${request.method} ${route}` },
-        details: { reason: 'admin_role_required', role: user.role },
-      },
-      ctx.clock.now(),
+      `admin-denied:${user.userId}:${request.method} ${route}`,
+      now,
     );
+    if (admission.record) {
+      await appendEvent(
+        ctx.database.db,
+        request.tenantId,
+        {
+          eventType: 'Access.Denied',
+          outcome: 'denied',
+          actor: {
+            userId: user.userId,
+            username: user.username,
+            ip: request.clientIp,
+            userAgent: request.headers['user-agent'] ?? null,
+          },
+          target: { type: 'AdminRoute', id: null, name: `${request.method} ${route}` },
+          details: {
+            reason: 'admin_role_required',
+            role: user.role,
+            ...(admission.suppressed > 0
+              ? { suppressed: admission.suppressed, windowCount: admission.count }
+              : {}),
+          },
+        },
+        now,
+      );
+    }
     throw new AppError('forbidden', 'this route is for administrators');
   }
 

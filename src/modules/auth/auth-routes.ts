@@ -17,6 +17,8 @@ export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
     app.post(
       '/api/auth/login',
       {
+        // A NUL in the username or password must still end as a recorded Login.Failure (text-rules.ts).
+        config: { nul: 'replace' },
         schema: {
           tags: ['auth'],
           summary: 'Sign in with username and password; opens a session cookie',

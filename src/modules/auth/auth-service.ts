@@ -9,7 +9,7 @@ import { AppError } from '../../errors.js';
 import { appendEvent } from '../audit/audit-store.js';
 import type { DataCrypto } from '../../crypto/data-crypto.js';
 import type { SettingsService } from '../settings/settings-service.js';
-import { TOTP_PURPOSE, totpFor } from '../users/user-service.js';
+import { TOTP_PURPOSE, totpFor, totpStep } from '../users/user-service.js';
 import type { UserStore } from '../users/user-store.js';
 import type { AuthStore, SessionUser } from './auth-store.js';
 import { dummyPasswordHash, verifyPassword } from './password.js';
@@ -32,6 +32,7 @@ export const INVALID_CREDENTIALS = 'username or password is incorrect';
 const FAILURE_MESSAGES: Record<string, string> = {
   totp_required: 'totp: this account needs the six-digit code from its authenticator app',
   bad_totp: 'totp: the code is not valid; check the authenticator app and its clock',
+  totp_replayed: 'totp: this code was already used; wait for the next one in the authenticator app',
   mfa_not_enrolled: 'this portal requires MFA and this account has no TOTP enrolled; ask an administrator',
 };
 
@@ -63,23 +64,24 @@ export function createAuthService(deps: {
     const policy = await settings.getSetting(input.tenantId, 'password-policy');
     const mfa = await settings.getSetting(input.tenantId, 'mfa');
     let reason: string | null = null;
+    let step: number | null = null;
     if (!user) reason = 'unknown_user';
     else if (user.locked_until !== null && user.locked_until > now) reason = 'locked_out';
     else if (!passwordOk) reason = 'bad_password';
     else if (user.totp_secret) {
       const secret = crypto.decrypt(user.totp_secret, input.tenantId, TOTP_PURPOSE);
+      const delta = input.totp
+        ? totpFor(secret, user.username).validate({ token: input.totp, window: 1, timestamp: now })
+        : null;
       if (!input.totp) reason = 'totp_required';
-      else if (
-        totpFor(secret, user.username).validate({ token: input.totp, window: 1, timestamp: now }) === null
-      ) {
-        reason = 'bad_totp';
-      }
+      else if (delta === null) reason = 'bad_totp';
+      else step = totpStep(now, delta);
     } else if (mfa.mode === 'required') reason = 'mfa_not_enrolled';
 
     const recordFailure = async (why: string) => {
       await db.transaction().execute(async (trx) => {
         const details: Record<string, unknown> = { logType: 'LOGIN', reason: why };
-        if (user && (why === 'bad_password' || why === 'bad_totp')) {
+        if (user && (why === 'bad_password' || why === 'bad_totp' || why === 'totp_replayed')) {
           // Counted atomically: a burst of parallel guesses cannot slip under the threshold.
           const failed = await users.countFailedLogin(trx, input.tenantId, user.id);
           details.failedAttempts = failed;
@@ -112,8 +114,12 @@ export function createAuthService(deps: {
     const sessionId = crypto_.randomBytes(32).toString('base64url');
     const expiresAt = now + sessionTtlMs;
     const opened = await db.transaction().execute(async (trx) => {
+      // A code is accepted once, whichever node sees it first (the claim is one conditional update).
+      if (step !== null && !(await users.claimTotpStep(trx, input.tenantId, found.id, step))) {
+        return 'totp_replayed';
+      }
       // A lockout that began while this password was being checked still holds.
-      if (!(await users.clearFailuresUnlessLocked(trx, input.tenantId, found.id, now))) return false;
+      if (!(await users.clearFailuresUnlessLocked(trx, input.tenantId, found.id, now))) return 'locked_out';
       await store.insertSession(trx, {
         idHash: hashSessionId(sessionId),
         tenantId: input.tenantId,
@@ -133,9 +139,9 @@ export function createAuthService(deps: {
         },
         now,
       );
-      return true;
+      return null;
     });
-    if (!opened) return recordFailure('locked_out');
+    if (opened) return recordFailure(opened);
     return {
       sessionId,
       expiresAt,

@@ -88,6 +88,14 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
             // The public metric does not say which cause (that would be the oracle the one 401 body
             // avoids); the cause goes to the operator's log.
             request.log.info({ refusal: result.refused }, 'siem poll refused');
+            if (result.retryAfterSeconds !== undefined) {
+              ctx.metrics.refusals.inc({ reason: 'rate_limited' });
+              throw new AppError(
+                'rate_limited',
+                `too many wrong secrets for this key in the last minute; retry after ${result.retryAfterSeconds} s (a right secret is never refused this way)`,
+                { 'Retry-After': String(result.retryAfterSeconds) },
+              );
+            }
             ctx.metrics.refusals.inc({ reason: 'unauthorized' });
             throw unauthorized();
           }

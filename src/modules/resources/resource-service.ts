@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { DataCrypto } from '../../crypto/data-crypto.js';
 import type { DB } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
+import type { RefusalThrottle } from '../audit/refusal-throttle.js';
 import { appendEvent, type Actor } from '../audit/audit-store.js';
 import type { AclResource, SettingsService } from '../settings/settings-service.js';
 import type { ResourceStore } from './resource-store.js';
@@ -33,8 +34,9 @@ export function createResourceService(deps: {
   settings: Pick<SettingsService, 'aclAllows'>;
   crypto: DataCrypto;
   clock: { now(): number };
+  refusals: RefusalThrottle;
 }) {
-  const { db, store, settings, crypto, clock } = deps;
+  const { db, store, settings, crypto, clock, refusals } = deps;
 
   async function authorize(
     caller: Caller,
@@ -43,18 +45,35 @@ export function createResourceService(deps: {
     target?: { id: number; name?: string | null },
   ) {
     if (await settings.aclAllows(caller.tenantId, caller.role, resource, level)) return;
-    await appendEvent(
-      db,
+    const now = clock.now();
+    // One member retrying what the ACL refuses must not flood the SIEM (refusal-throttle.ts).
+    const admission = await refusals.admit(
       caller.tenantId,
-      {
-        eventType: 'Access.Denied',
-        outcome: 'denied',
-        actor: caller,
-        target: { type: TARGET[resource], id: target?.id ?? null, name: target?.name ?? null },
-        details: { reason: 'acl', resource, permission: level, role: caller.role },
-      },
-      clock.now(),
+      `acl-denied:${caller.userId ?? 'anonymous'}:${resource}:${level}`,
+      now,
     );
+    if (admission.record) {
+      await appendEvent(
+        db,
+        caller.tenantId,
+        {
+          eventType: 'Access.Denied',
+          outcome: 'denied',
+          actor: caller,
+          target: { type: TARGET[resource], id: target?.id ?? null, name: target?.name ?? null },
+          details: {
+            reason: 'acl',
+            resource,
+            permission: level,
+            role: caller.role,
+            ...(admission.suppressed > 0
+              ? { suppressed: admission.suppressed, windowCount: admission.count }
+              : {}),
+          },
+        },
+        now,
+      );
+    }
     throw new AppError('forbidden', `your role may not ${level} ${resource}`);
   }
 

@@ -1,6 +1,7 @@
 /**
  * Per-key poll rate limit, fixed one-minute windows, shared by every node: in the database by default,
- * in Redis when REDIS_URL is set. Never in a node's memory.
+ * in Redis when REDIS_URL is set. Never in a node's memory. Expired windows are purged (the database)
+ * or expire (Redis), so buckets named after addresses cannot grow without bound.
  */
 import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
@@ -32,9 +33,21 @@ export function createDbRateLimiter(
   { db, dialect }: Pick<Database, 'db' | 'dialect'>,
   limitPerMinute: number,
 ): RateLimiter {
+  /** When this node last purged each tenant's expired windows. */
+  const purgedAt = new Map<number, number>();
   return {
     async hit(tenantId, bucket, now) {
       const windowStart = now - (now % WINDOW_MS);
+      // Buckets named by addresses or users come and go: expired windows are deleted, per tenant, at
+      // most once a minute per node, so the table holds about one window's buckets.
+      if (now - (purgedAt.get(tenantId) ?? -Infinity) >= WINDOW_MS) {
+        purgedAt.set(tenantId, now);
+        await db
+          .deleteFrom('rate_limits')
+          .where('tenant_id', '=', tenantId)
+          .where('window_start', '<', windowStart - WINDOW_MS)
+          .execute();
+      }
       // A counter lost in a crash costs nothing, so its commit need not wait for a disk flush.
       const row = await db.transaction().execute(async (trx) => {
         const relaxed = dialect.relaxedCommit();

@@ -10,7 +10,7 @@ import { ipInCidrs, parseCidrs } from '../../http/ip.js';
 import { appendEvent, type Actor } from '../audit/audit-store.js';
 import type { StoredEvent } from '../feed/feed-store.js';
 import { generateSiemKey, parseSiemKey, secretMatches, SIEM_KEY_PREFIX } from './siem-key-format.js';
-import type { RateLimiter } from './rate-limit.js';
+import { type RefusalAdmission, type RefusalThrottle } from '../audit/refusal-throttle.js';
 import type { SiemKeyRow, SiemKeyStore } from './siem-key-store.js';
 
 export interface Clock {
@@ -104,17 +104,20 @@ export interface PollRecord {
   since: string | null;
 }
 
+/** Wrong secrets per key per minute (all addresses, all nodes) before further ones get a 429. */
+export const GUESSES_PER_MINUTE = 10;
+
 export function createSiemKeyService({
   db,
   store,
   clock,
-  deniedCounter,
+  refusals,
 }: {
   db: Kysely<DB>;
   store: SiemKeyStore;
   clock: Clock;
-  /** Counts refusals per window (the database rate limiter), to throttle their Access.Denied records. */
-  deniedCounter: RateLimiter;
+  /** Throttles refusal records (and counts wrong secrets per key). */
+  refusals: RefusalThrottle;
 }) {
   /** Issuing or revoking a key: a critical PolicyChange / SiemKey with the key's state before and after. */
   async function recordKeyChange(
@@ -220,12 +223,13 @@ export function createSiemKeyService({
     reason: string,
     ip: string,
     userAgent: string | null,
-  ) {
+  ): Promise<RefusalAdmission> {
     const now = clock.now();
-    // One record per key, reason and address a minute: a flood of bad secrets cannot hide the one
-    // refusal that matters (a valid secret from a disallowed address), nor fill the log.
-    const hit = await deniedCounter.hit(tenantId, `siem-denied:${key.id}:${reason}:${ip}`, now);
-    if (hit.count !== 1) return;
+    // Per key and reason, across addresses and nodes (refusal-throttle.ts): a flood of bad secrets from
+    // many addresses cannot flood the log, nor hide the one refusal that matters (a valid secret from a
+    // disallowed address is another reason, so another bucket).
+    const admission = await refusals.admit(tenantId, `siem-denied:${key.id}:${reason}`, now);
+    if (!admission.record) return admission;
     await db.transaction().execute(async (trx) => {
       await appendEvent(
         trx,
@@ -235,16 +239,26 @@ export function createSiemKeyService({
           outcome: 'denied',
           actor: { userId: null, username: null, clientId: key.id, ip, userAgent },
           target: { type: 'SiemKey', id: key.id, name: key.description },
-          details: { reason, route: '/api/siem/events' },
+          details: {
+            reason,
+            route: '/api/siem/events',
+            ...(admission.suppressed > 0
+              ? { suppressed: admission.suppressed, windowCount: admission.count }
+              : {}),
+          },
         },
         now,
       );
     });
+    return admission;
   }
 
   /**
    * The key behind an `Authorization` header, or a 401 with one body for every cause. Refusals that
    * name a real key of this tenant (bad secret, revoked, disallowed address) are recorded, throttled.
+   * Wrong secrets for one key are throttled too: past GUESSES_PER_MINUTE in a minute (all addresses,
+   * all nodes), the answer is a 429 with Retry-After. The key's real holder is never throttled by
+   * them: a right secret is checked first and never counts.
    * Returns the reason too, for metrics.
    */
   async function authenticatePoll(input: {
@@ -252,7 +266,7 @@ export function createSiemKeyService({
     authorization: string | undefined;
     ip: string;
     userAgent: string | null;
-  }): Promise<{ key: SiemKeyRow } | { refused: string }> {
+  }): Promise<{ key: SiemKeyRow } | { refused: string; retryAfterSeconds?: number }> {
     const match = /^(?:ApiKey|Bearer)\s+(\S+)\s*$/i.exec(input.authorization ?? '');
     const parsed = match ? parseSiemKey(match[1]!) : null;
     if (!parsed) return { refused: input.authorization ? 'malformed_key' : 'missing_key' };
@@ -265,7 +279,10 @@ export function createSiemKeyService({
       reason = 'address_not_allowed';
     }
     if (reason) {
-      await recordRefusal(input.tenantId, key, reason, input.ip, input.userAgent);
+      const admission = await recordRefusal(input.tenantId, key, reason, input.ip, input.userAgent);
+      if (reason === 'bad_secret' && admission.count > GUESSES_PER_MINUTE) {
+        return { refused: 'guess_throttled', retryAfterSeconds: admission.retryAfterSeconds };
+      }
       return { refused: reason };
     }
     return { key };

@@ -32,6 +32,11 @@ export function createTenantStore(db: Kysely<DB>) {
           .executeTakeFirst();
         if (claimed) return Number(claimed.tenant_id);
       }
+      // An unclaimed host name reaches the default tenant, also once other tenants exist. Decided, not
+      // overlooked: the fallback can only ever reach the default tenant (never one whose host is
+      // claimed), with its IP lists and sign-in in force, i.e. nothing a request to its own host name
+      // would not reach; refusing it would cut off every setup that reaches the default tenant by IP
+      // or `localhost` as soon as a second tenant is created.
       const fallback = await db
         .selectFrom('tenants')
         .select('id')

@@ -39,6 +39,11 @@ export function presentUser(u: UserRow): UserView {
   };
 }
 
+/** The RFC 6238 time step a code accepted at `now` with `validate`'s delta belongs to. */
+export function totpStep(now: number, delta: number): number {
+  return Math.floor(now / 30_000) + delta;
+}
+
 export function totpFor(secret: string, username: string): OTPAuth.TOTP {
   return new OTPAuth.TOTP({
     issuer: 'IT Portal',
@@ -148,9 +153,12 @@ export function createUserService(deps: {
     const passwordHash = input.password !== undefined ? await hashPassword(input.password) : undefined;
     const now = clock.now();
     await db.transaction().execute(async (trx) => {
+      // Two demotions at once of the last two admins must not both see "two admins left".
+      if (input.role === 'member') await store.lockTenantRoles(trx, input.tenantId);
+      const current = input.role === 'member' ? await store.findById(input.tenantId, input.id, trx) : user;
       if (
         input.role === 'member' &&
-        user.role === 'admin' &&
+        current?.role === 'admin' &&
         (await store.countAdmins(input.tenantId, trx)) <= 1
       ) {
         throw new AppError('invalid_request', 'role: refused, this is the last administrator of the portal');
@@ -245,17 +253,20 @@ export function createUserService(deps: {
     const user = await store.findById(input.tenantId, input.userId);
     if (!user?.totp_pending_secret) throw new AppError('invalid_request', 'code: start an enrolment first');
     const secret = crypto.decrypt(user.totp_pending_secret, input.tenantId, TOTP_PURPOSE);
-    if (totpFor(secret, user.username).validate({ token: input.code, window: 1 }) === null) {
+    const now = clock.now();
+    const delta = totpFor(secret, user.username).validate({ token: input.code, window: 1, timestamp: now });
+    if (delta === null) {
       throw new AppError(
         'invalid_request',
         'code: does not match; check the authenticator app and the clock',
       );
     }
-    const now = clock.now();
     await db.transaction().execute(async (trx) => {
       await store.update(trx, input.tenantId, user.id, {
         totp_secret: user.totp_pending_secret,
         totp_pending_secret: null,
+        // The code that confirmed the enrolment cannot also sign in (each step is accepted once).
+        totp_last_step: totpStep(now, delta),
       });
       await record(
         trx,

@@ -15,8 +15,8 @@ export function createUserStore(db: Kysely<DB>) {
         .where('username', '=', username)
         .executeTakeFirst();
     },
-    async findById(tenantId: number, id: number): Promise<UserRow | undefined> {
-      return db
+    async findById(tenantId: number, id: number, trx: Db = db): Promise<UserRow | undefined> {
+      return trx
         .selectFrom('users')
         .selectAll()
         .where('tenant_id', '=', tenantId)
@@ -34,6 +34,17 @@ export function createUserStore(db: Kysely<DB>) {
     async list(tenantId: number): Promise<UserRow[]> {
       return db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).orderBy('id').execute();
     },
+    /**
+     * Serializes the tenant's role changes until the transaction ends (a row lock on PostgreSQL, the
+     * write lock on SQLite), so a rule over all its users (at least one admin) holds under concurrency.
+     */
+    async lockTenantRoles(trx: Db, tenantId: number): Promise<void> {
+      await trx
+        .updateTable('tenants')
+        .set((eb) => ({ name: eb.ref('name') }))
+        .where('id', '=', tenantId)
+        .execute();
+    },
     async countAdmins(tenantId: number, trx: Db = db): Promise<number> {
       const row = await trx
         .selectFrom('users')
@@ -50,7 +61,13 @@ export function createUserStore(db: Kysely<DB>) {
       changes: Partial<
         Pick<
           UserRow,
-          'role' | 'password_hash' | 'failed_logins' | 'locked_until' | 'totp_secret' | 'totp_pending_secret'
+          | 'role'
+          | 'password_hash'
+          | 'failed_logins'
+          | 'locked_until'
+          | 'totp_secret'
+          | 'totp_pending_secret'
+          | 'totp_last_step'
         >
       >,
     ): Promise<void> {
@@ -73,6 +90,21 @@ export function createUserStore(db: Kysely<DB>) {
       return Number(row.failed_logins);
     },
     /** Clears the failure count on a successful login, unless a lockout began meanwhile (then false). */
+    /**
+     * Accepts a TOTP time step for this user once, atomically across nodes: true when it is later than
+     * every step accepted before (RFC 6238 §5.2: a code is not accepted twice).
+     */
+    async claimTotpStep(trx: Db, tenantId: number, id: number, step: number): Promise<boolean> {
+      const row = await trx
+        .updateTable('users')
+        .set({ totp_last_step: step })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
+        .returning('id')
+        .executeTakeFirst();
+      return row !== undefined;
+    },
     async clearFailuresUnlessLocked(trx: Db, tenantId: number, id: number, now: number): Promise<boolean> {
       const row = await trx
         .updateTable('users')
