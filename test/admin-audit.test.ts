@@ -462,9 +462,7 @@ for (const kind of STORES) {
         const again = await viewer(server, cookie, { eventType: 'Access.Denied', actor: member.username });
         expect(again.body.Events.length).toBe(2);
         expect(
-          again.body.Events.map(
-            (e: { Details: { suppressed?: number } }) => e.Details.suppressed ?? 0,
-          ).sort(),
+          again.body.Events.map((e) => Number((e.Details as { suppressed?: number }).suppressed ?? 0)).sort(),
         ).toEqual([0, 8]);
       });
 
