@@ -176,7 +176,10 @@ for (const kind of STORES) {
           for (const [name, value] of Object.entries(r.query)) qs.set(name, value);
           if (r.fill) {
             let v = 0;
-            for (const name of Object.keys(r.op.query)) qs.set(name, String(r.values[v++ % 8]));
+            for (const name of Object.keys(r.op.query)) {
+              const value = r.values[v++ % 8];
+              qs.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+            }
           }
           const headers: Record<string, string> = {};
           // Signing the fuzz's own sessions out would turn the rest of the run into 401s.

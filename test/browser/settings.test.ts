@@ -179,7 +179,8 @@ describe('Admin Settings pages in Chromium', () => {
     ).toBe('Authenticator code');
     await page.getByRole('alert').filter({ hasText: 'totp:' }).waitFor();
     await screenshot(page, 'sign-in-totp');
-    await code.fill(totp.generate());
+    // The next step's code: the current one confirmed the enrolment and is spent (RFC 6238 §5.2).
+    await code.fill(totp.generate({ timestamp: Date.now() + 30_000 }));
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
     await heading(page, 'Companies');
