@@ -1,6 +1,7 @@
 /** The `itportal` command, run as a real process against each store, and its keys used over HTTP. */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,7 +77,8 @@ for (const kind of STORES) {
       const { events } = await drain(server, reader.key, { eventType: 'PolicyChange' });
       const mine = events.filter((e) => e.Target.Id === key.id);
       expect(mine.map((e) => e.Details.action)).toEqual(['siem_key.issued', 'siem_key.revoked']);
-      expect(mine[0]!.Actor.Username).toBe('cli');
+      // The operator's OS account and host, not a bare "cli".
+      expect(mine[0]!.Actor.Username).toBe(`cli:${os.userInfo().username}@${os.hostname()}`);
     });
 
     it('creates users (password from a file, never a flag) and tenants', async () => {
@@ -171,6 +173,43 @@ for (const kind of STORES) {
         '999.0.0.0/8',
       );
       expect(bad.stderr).toContain('999.0.0.0/8');
+    });
+
+    it('answers --help for every command and subcommand (exit 0, nothing done), --version, and names an unknown option', async () => {
+      const fresh = { DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'itp-help-')) };
+      try {
+        const commands = [
+          [],
+          ['serve'],
+          ['migrate'],
+          ['tenant'],
+          ['tenant', 'create'],
+          ['user'],
+          ['user', 'create'],
+          ['siem-key'],
+          ['siem-key', 'issue'],
+          ['siem-key', 'list'],
+          ['siem-key', 'revoke'],
+          ['demo'],
+          ['siem'],
+          ['siem', 'pull'],
+        ];
+        for (const command of commands) {
+          const res = await itportal(fresh, ...command, '--help');
+          expect(res.code, command.join(' ')).toBe(0);
+          expect(res.stdout, command.join(' ')).toMatch(/^Usage: itportal/);
+        }
+        // No side effect: neither `serve --help` nor `migrate --help` created the database.
+        expect(fs.readdirSync(fresh.DATA_DIR)).toEqual([]);
+        const version = await itportal(fresh, '--version');
+        expect(version.code).toBe(0);
+        expect(version.stdout.trim()).toBe(JSON.parse(fs.readFileSync('package.json', 'utf8')).version);
+        const unknown = await itportal(fresh, 'demo', '--evnets', '5');
+        expect(unknown.code).toBe(2);
+        expect(unknown.stderr).toContain("unknown option '--evnets'");
+      } finally {
+        fs.rmSync(fresh.DATA_DIR, { recursive: true, force: true });
+      }
     });
   });
 }

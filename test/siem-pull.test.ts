@@ -266,8 +266,18 @@ for (const kind of STORES) {
       expect(flag.stderr).toContain('ps');
       expect(flag.stderr + flag.stdout).not.toContain(key.slice(-64));
 
+      // A key file others can read is refused, like ssh refuses such a private key, with the fix.
+      const open = path.join(dir, 'open.key');
+      fs.writeFileSync(open, `${key}\n`, { mode: 0o644 });
+      fs.chmodSync(open, 0o644);
+      const exposed = await pull(['--url', server.url, '--out', out, '--key-file', open, '--once']);
+      expect(exposed.code).toBe(2);
+      expect(exposed.stderr).toContain('readable by others (mode 0644)');
+      expect(exposed.stderr).toContain(`chmod 600 ${open}`);
+      expect(exposed.stderr + exposed.stdout).not.toContain(key.slice(-64));
+
       const badFile = path.join(dir, 'bad.key');
-      fs.writeFileSync(badFile, 'itp_siem_0123_not-a-key-secret-value');
+      fs.writeFileSync(badFile, 'itp_siem_0123_not-a-key-secret-value', { mode: 0o600 });
       const bad = await pull(['--url', server.url, '--out', out, '--key-file', badFile]);
       expect(bad.code).toBe(2);
       expect(bad.stderr).not.toContain('not-a-key-secret-value');

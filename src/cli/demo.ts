@@ -6,7 +6,6 @@
  * 1,000,000 events take minutes. A progress bar on a TTY, a line every 10 % otherwise.
  */
 import crypto from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { createContext } from '../app.js';
 import type { AppContext } from '../app-context.js';
 import { appendEvents, type NewEvent } from '../modules/audit/audit-store.js';
@@ -276,15 +275,7 @@ function progressPrinter(): Progress {
   };
 }
 
-export async function demo(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      events: { type: 'string', default: '10000' },
-      days: { type: 'string', default: '30' },
-      tenant: { type: 'string' },
-    },
-  });
+export async function demo(values: { events: string; days: string; tenant?: string }): Promise<number> {
   const events = Number(values.events);
   const days = Number(values.days);
   if (!Number.isSafeInteger(events) || events < 0 || events > 100_000_000) {

@@ -1,4 +1,5 @@
 /** What every subcommand needs: the config, an open and migrated database, the default tenant. */
+import os from 'node:os';
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type Database } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -30,4 +31,21 @@ export function tenantOption(value: string | undefined, fallback: number): numbe
   return Number(value);
 }
 
-export const CLI_ACTOR = { userId: null, username: 'cli', ip: null, userAgent: 'itportal-cli' };
+/**
+ * Who acted, for an event written by the command line: `cli:<OS user>@<host>` (there is no portal
+ * user; the operator's account and machine are what an auditor can follow up).
+ */
+export function cliActor(): { userId: null; username: string; ip: null; userAgent: string } {
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    user = process.env.USER ?? process.env.LOGNAME ?? 'unknown';
+  }
+  return {
+    userId: null,
+    username: `cli:${user}@${os.hostname()}`.slice(0, 200),
+    ip: null,
+    userAgent: 'itportal-cli',
+  };
+}

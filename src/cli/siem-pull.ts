@@ -132,6 +132,19 @@ export function parsePullArgs(args: string[]): PullOptions {
 export function readKey(keyFile: string | null, env: NodeJS.ProcessEnv = process.env): string {
   let key: string;
   if (keyFile) {
+    // Like ssh with a private key: a key file others can read is refused, with the fix.
+    let mode: number | null = null;
+    try {
+      mode = fs.statSync(keyFile).mode & 0o777;
+    } catch {
+      mode = null; // reported by the read below
+    }
+    if (mode !== null && process.platform !== 'win32' && (mode & 0o077) !== 0) {
+      throw new UsageError(
+        `--key-file ${keyFile} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); ` +
+          `the key must be yours alone: run  chmod 600 ${keyFile}`,
+      );
+    }
     try {
       key = fs.readFileSync(keyFile, 'utf8').trim();
     } catch (err) {
@@ -348,16 +361,4 @@ export async function siemPull(args: string[]): Promise<number> {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
   }
-}
-
-/** `itportal siem <action>`: only `pull` for now. */
-export async function siem(args: string[]): Promise<number> {
-  const [action, ...rest] = args;
-  if (action === 'pull' && (rest.includes('--help') || rest.includes('-h'))) {
-    console.log(SIEM_PULL_USAGE);
-    return 0;
-  }
-  if (action === 'pull') return siemPull(rest);
-  console.error(SIEM_PULL_USAGE);
-  return 2;
 }
