@@ -408,6 +408,7 @@ for (const kind of STORES) {
         `ApiKey ${revoked.key}`,
         `ApiKey ${other.key}`,
         `Basic ${key}`,
+        `Bearer ${key}`, // one scheme, as the docs say
       ]) {
         const res = await http(server, 'GET', '/api/siem/events', {
           headers: auth ? { authorization: auth } : {},
@@ -417,6 +418,11 @@ for (const kind of STORES) {
         bodies.add(res.text);
       }
       expect(bodies.size).toBe(1);
+      // The scheme is case-insensitive (RFC 9110 §11.1).
+      expect(
+        (await http(server, 'GET', '/api/siem/events', { headers: { authorization: `apikey ${key}` } }))
+          .status,
+      ).toBe(200);
       // refused polls naming a real key are recorded as Access.Denied / SiemKey
       const denied = await drain(server, key, { eventType: 'Access.Denied' });
       const reasons = denied.events.filter((e) => e.Target.Type === 'SiemKey').map((e) => e.Details.reason);

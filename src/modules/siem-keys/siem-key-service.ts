@@ -267,7 +267,9 @@ export function createSiemKeyService({
     ip: string;
     userAgent: string | null;
   }): Promise<{ key: SiemKeyRow } | { refused: string; retryAfterSeconds?: number }> {
-    const match = /^(?:ApiKey|Bearer)\s+(\S+)\s*$/i.exec(input.authorization ?? '');
+    // The one scheme is ApiKey, in any case (RFC 9110 §11.1: scheme names are case-insensitive); a
+    // Bearer header is refused like any other wrong header, so docs and code say the same thing.
+    const match = /^ApiKey +(\S+) *$/i.exec(input.authorization ?? '');
     const parsed = match ? parseSiemKey(match[1]!) : null;
     if (!parsed) return { refused: input.authorization ? 'malformed_key' : 'missing_key' };
     const key = await store.find(input.tenantId, parsed.id);
