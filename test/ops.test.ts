@@ -143,14 +143,24 @@ for (const kind of STORES) {
       expect(eventCount).toBeGreaterThan(0);
       const refused = await poll(server, `${key.slice(0, -1)}${key.endsWith('0') ? '1' : '0'}`);
       expect(refused.status).toBe(401);
+      const badCursor = await poll(server, key, { cursor: 'not-a-cursor' });
+      expect(badCursor.status).toBe(400);
 
       const after = await scrape(server);
       const delta = (name: string, where: Record<string, string> = {}) =>
         total(after.samples, name, where) - total(before.samples, name, where);
-      expect(delta('itportal_siem_polls_total')).toBe(1);
+      // Every poll counted, by outcome: success or the answer's error code.
+      expect(delta('itportal_siem_polls_total')).toBe(3);
       expect(delta('itportal_siem_polls_total', { outcome: 'success' })).toBe(1);
+      expect(delta('itportal_siem_polls_total', { outcome: 'unauthorized' })).toBe(1);
+      expect(delta('itportal_siem_polls_total', { outcome: 'invalid_cursor' })).toBe(1);
+      const keyId = key.split('_')[2]!;
+      const lastPoll = total(after.samples, 'itportal_siem_key_last_poll_timestamp_seconds', {
+        key_id: keyId,
+      });
+      expect(Math.abs(lastPoll - Date.now() / 1000)).toBeLessThan(60);
       expect(delta('itportal_siem_events_served_total')).toBe(eventCount);
-      expect(delta('itportal_siem_poll_duration_seconds_count')).toBe(1);
+      expect(delta('itportal_siem_poll_duration_seconds_count')).toBe(1); // successful polls only
       expect(delta('itportal_siem_poll_duration_seconds_sum')).toBeGreaterThan(0);
       expect(delta('itportal_siem_poll_duration_seconds_bucket', { le: '+Inf' })).toBe(1);
       expect(delta('itportal_siem_refusals_total')).toBe(1);

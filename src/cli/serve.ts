@@ -20,10 +20,19 @@ export async function serve(): Promise<number> {
       'unhandled promise rejection (kept serving)',
     );
   });
-  const address = await app.listen({ port: config.port, host: config.host });
-  const shown = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
+  await app.listen({ port: config.port, host: config.host });
+  // The address it really listens on (the socket's, with the port the OS gave for PORT=0; Fastify's
+  // return value names one interface of several); on every interface, also where to open it here.
+  const bound = app.server.address();
+  const host = typeof bound === 'object' && bound ? bound.address : config.host;
+  const port = typeof bound === 'object' && bound ? bound.port : config.port;
+  const everywhere = host === '0.0.0.0' || host === '::';
+  const listening = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const local = `http://localhost:${port}`;
   // Printed to the terminal once, never to the log stream.
-  const lines = [`IT Portal is listening on ${shown} (store: ${database.location})`];
+  const lines = [
+    `IT Portal is listening on ${listening}${everywhere ? ` (every interface; open ${local})` : ''} (store: ${database.location})`,
+  ];
   if (admin) {
     lines.push(`First admin created: username "${admin.username}"`);
     if (admin.generated) lines.push(`  generated password (shown once, change it): ${admin.password}`);

@@ -20,7 +20,7 @@ export function createMetrics(withDefaults = true) {
     }),
     polls: new Counter({
       name: 'itportal_siem_polls_total',
-      help: 'SIEM feed polls answered, by outcome',
+      help: 'SIEM feed polls, by outcome: success, or the error code of the answer (invalid_cursor, unauthorized, rate_limited, database_unavailable, ...)',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
@@ -41,6 +41,12 @@ export function createMetrics(withDefaults = true) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    lastPoll: new Gauge({
+      name: 'itportal_siem_key_last_poll_timestamp_seconds',
+      help: 'Unix time of the last successful poll per SIEM key answered by this node (the 100 keys polled most recently; take max() across nodes)',
+      labelNames: ['key_id'] as const,
+      registers: [registry],
+    }),
     refusals: new Counter({
       name: 'itportal_siem_refusals_total',
       help: 'SIEM feed polls refused, by reason',
@@ -51,3 +57,20 @@ export function createMetrics(withDefaults = true) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+const LAST_POLL_KEYS = 100;
+const lastPollOrder = new WeakMap<Metrics, Map<string, true>>();
+
+/** Sets a key's last-poll time, keeping at most LAST_POLL_KEYS label values (the least recent go). */
+export function markKeyPolled(metrics: Metrics, keyId: string, at: number): void {
+  let order = lastPollOrder.get(metrics);
+  if (!order) lastPollOrder.set(metrics, (order = new Map()));
+  order.delete(keyId);
+  order.set(keyId, true);
+  metrics.lastPoll.set({ key_id: keyId }, Math.floor(at / 1000));
+  while (order.size > LAST_POLL_KEYS) {
+    const oldest = order.keys().next().value!;
+    order.delete(oldest);
+    metrics.lastPoll.remove({ key_id: oldest });
+  }
+}
