@@ -40,10 +40,11 @@
  *   later statements can be lower (an xid that became unplaced), never unsafe: callers keep positions
  *   monotonic and never move a position back.
  *
- * Privilege: to place another role's transaction the database role needs `pg_read_all_stats` (or to be
- * a superuser); without it, `pg_stat_activity` shows other roles' `backend_xid` as null, those
- * transactions are unplaced and hold the feed back like our own (safe, only slower). Roles it is a
- * member of, and every prepared transaction, are always placed.
+ * Privilege: none needed. `pg_stat_activity` shows every session's `datid` and `backend_xid` (and
+ * application name) to every role (checked on PostgreSQL 15 with an unprivileged role); without
+ * `pg_read_all_stats` another role's `state` and `xact_start` are null, so the horizon monitor
+ * (modules/feed/feed-horizon.ts) names such a holder without its state and times it from when it
+ * first saw it. Should a server hide `backend_xid`, those transactions are unplaced: safe, only slower.
  */
 import { sql, type RawBuilder } from 'kysely';
 
