@@ -165,6 +165,21 @@ for (const kind of STORES) {
           await fs.rm(dataDir, { recursive: true, force: true });
         }
       }
+      // A database from before the check value: a wrong key that cannot open a stored secret may not
+      // write the check value (and lock the right nodes out).
+      await http(server, 'POST', '/api/passwords', {
+        cookie: await login(server),
+        body: {
+          companyId: (
+            await http(server, 'POST', '/api/companies', { cookie: await login(server), body: { name: 'K' } })
+          ).body.id,
+          name: 'k',
+          username: 'u',
+          password: 'p',
+        },
+      });
+      await server.database.db.deleteFrom('server_secrets').where('name', '=', 'data_key_check').execute();
+      await expect(startServer(testDb, other)).rejects.toThrow(/DATA_KEY does not match/);
       // The node with the right key still works.
       expect((await http(server, 'GET', '/readyz')).status).toBe(200);
     });

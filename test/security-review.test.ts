@@ -212,16 +212,23 @@ for (const kind of STORES) {
     it('5. treats IPv4-mapped IPv6 entries as the IPv4 ranges they carry', async () => {
       const blocked = await http(server, 'PUT', '/api/admin/settings/ip-access', {
         cookie,
-        body: { allow: [], block: ['::ffff:198.51.100.7/128'] },
+        body: { allow: [], block: ['::ffff:198.51.100.7/128', '198.51.100.8'] },
       });
       expect(blocked.status).toBe(200);
-      expect(blocked.body.block).toEqual(['198.51.100.7/32']);
+      expect(blocked.body.block).toEqual(['198.51.100.7/32', '198.51.100.8/32']);
       try {
         const res = await http(server, 'GET', '/api/me', {
           cookie,
           headers: { 'x-forwarded-for': '198.51.100.7' },
         });
         expect(res.status).toBe(403);
+        // Another address's first refusal, its path decoding to a NUL: still recorded (as U+FFFD), both stores.
+        const nul = await rawRequest(`${server.url}/api/%00probe`, {
+          headers: { 'x-forwarded-for': '198.51.100.8' },
+        });
+        expect(nul.status).toBe(403);
+        const names = (await events('Access.Denied')).map((e) => String(e.Target.Name));
+        expect(names).toContain('GET /api/\uFFFDprobe');
       } finally {
         await http(server, 'PUT', '/api/admin/settings/ip-access', {
           cookie,
@@ -299,6 +306,8 @@ for (const kind of STORES) {
       await http(server, 'GET', `/api/siem/events?x=${k.key}`, {
         headers: { authorization: `ApiKey ${reader}` },
       });
+      // One bad escape does not leave the rest of the path encoded (and so unredacted).
+      await http(server, 'GET', `/api/siem/%zz/${encodeURIComponent(k.key).replace(/i/g, '%69')}`);
       const log = server.logs.join('\n');
       expect(log).toContain('itp_siem_[redacted]');
       expect(log).not.toContain(secret.slice(0, 16));

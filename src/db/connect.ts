@@ -65,6 +65,8 @@ const PG_UNAVAILABLE_CODES = new Set([
   '57P05', // idle_session_timeout
   '25P03', // idle_in_transaction_session_timeout
   '3D000', // database does not exist
+  '57P04', // database_dropped
+  '25006', // read_only_sql_transaction (a failover left us on a standby)
 ]);
 
 const PG_TRANSIENT_CODES = new Set([
@@ -86,8 +88,10 @@ export function isUnavailableError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const code = codeOf(err);
   const message = (err as { message?: unknown }).message;
-  if (PG_UNAVAILABLE_CODES.has(code) || code.startsWith('08')) return true;
-  if (/^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|PROTOCOL|NOMEM)/.test(code)) return true;
+  // Class 08: connection; class 28: authorization (a rotated database password).
+  if (PG_UNAVAILABLE_CODES.has(code) || code.startsWith('08') || code.startsWith('28')) return true;
+  if (/^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|PROTOCOL|NOMEM|READONLY|CORRUPT|NOTADB)/.test(code))
+    return true;
   return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message);
 }
 

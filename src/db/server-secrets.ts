@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { createDataCrypto } from '../crypto/data-crypto.js';
 import type { DB } from './schema.js';
 
 export async function loadServerSecret(db: Kysely<DB>, name: string): Promise<Buffer> {
@@ -21,6 +22,10 @@ export async function loadServerSecret(db: Kysely<DB>, name: string): Promise<Bu
 }
 
 const DATA_KEY_CHECK = 'data_key_check';
+const MISMATCH =
+  "DATA_KEY does not match the key this database's secrets are encrypted with. Every node on one " +
+  'database needs the same DATA_KEY: copy it from a node that works (its DATA_KEY, or ' +
+  '<DATA_DIR>/data.key when it has none) and set it here.';
 
 /**
  * Every node must encrypt with the same data key: a node with another one would write ciphertexts the
@@ -30,6 +35,28 @@ const DATA_KEY_CHECK = 'data_key_check';
  */
 export async function ensureDataKeyMatches(db: Kysely<DB>, dataKey: Buffer): Promise<void> {
   const check = crypto.createHmac('sha256', dataKey).update('itp.data-key-check.v1').digest();
+  const existing = await db
+    .selectFrom('server_secrets')
+    .select('value')
+    .where('name', '=', DATA_KEY_CHECK)
+    .executeTakeFirst();
+  if (!existing) {
+    // A database from before the check: the first node may write it only if its key opens a secret
+    // already stored, or a node with the wrong key would lock the right ones out.
+    const sample = await db
+      .selectFrom('credentials')
+      .select(['tenant_id', 'secret_ciphertext'])
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    if (sample) {
+      try {
+        createDataCrypto(dataKey).decrypt(sample.secret_ciphertext, Number(sample.tenant_id), 'credential');
+      } catch {
+        throw new Error(MISMATCH);
+      }
+    }
+  }
   await db
     .insertInto('server_secrets')
     .values({ name: DATA_KEY_CHECK, value: check.toString('base64') })

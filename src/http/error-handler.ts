@@ -94,7 +94,8 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
     'Content-Length': String(Buffer.byteLength(body)),
     Connection: 'close',
   };
-  if (!socket.writable) {
+  // Only on a connection with nothing written yet: never into the middle of a response.
+  if (!socket.writable || socket.bytesWritten > 0) {
     socket.destroy();
     return;
   }
@@ -131,7 +132,20 @@ export function installErrorHandler(app: FastifyInstance, options: { webIndex: b
       // Fastify's remaining client errors (prototype poisoning, bad URL, ...): a 400 without internals.
       return sendError(reply, new AppError('invalid_request', 'request: malformed'));
     }
-    request.log.error({ err: error }, 'unhandled error');
+    // Name, code and the stack's first frames; never a driver's detail, which can quote row values.
+    const e = error as FastifyError & { constraint?: unknown; table?: unknown };
+    request.log.error(
+      {
+        err: {
+          type: e.name,
+          code: e.code,
+          constraint: typeof e.constraint === 'string' ? e.constraint : undefined,
+          table: typeof e.table === 'string' ? e.table : undefined,
+          stack: e.stack?.split('\n').slice(1, 6).join('\n'),
+        },
+      },
+      'unhandled error',
+    );
     return reply.status(500).send({
       Error: 'internal_error',
       Message: `Internal error; quote request id ${request.id} to the operator.`,

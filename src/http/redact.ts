@@ -8,14 +8,22 @@ const SIEM_KEY_LIKE = /itp_siem_[A-Za-z0-9]*(_[A-Za-z0-9_-]*)?/gi;
 const TOKEN_LIKE = /[A-Za-z0-9_-]{32,}/g;
 
 export function redactSecrets(text: string): string {
-  let out = text;
-  // Percent-encoded text is redacted as decoded too: a key sent as %69tp_siem_… is still a key.
-  if (out.includes('%')) {
+  // Percent-encoded text is redacted as decoded too (a key sent as %69tp_siem_… is still a key), run by
+  // run, so that one bad escape (%zz) does not leave the rest encoded.
+  const decoded = text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
     try {
-      out = decodeURIComponent(out);
+      return decodeURIComponent(run);
     } catch {
-      // not decodable: redact it as it is
+      return run;
     }
-  }
-  return out.replace(SIEM_KEY_LIKE, 'itp_siem_[redacted]').replace(TOKEN_LIKE, '[redacted]');
+  });
+  return (
+    decoded
+      .replace(SIEM_KEY_LIKE, 'itp_siem_[redacted]')
+      .replace(TOKEN_LIKE, '[redacted]')
+      // A decoded %00 or other control character must not reach a log line or an event (PostgreSQL
+      // refuses NUL in text: the record would fail and the refusal go unrecorded).
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f]/g, '\uFFFD')
+  );
 }
