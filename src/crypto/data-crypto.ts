@@ -11,6 +11,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** The purpose (associated data) stored credentials are encrypted under. */
+export const CREDENTIAL_PURPOSE = 'credential';
+
 export interface DataCrypto {
   encrypt(plaintext: string, tenantId: number, purpose: string): string;
   decrypt(stored: string, tenantId: number, purpose: string): string;

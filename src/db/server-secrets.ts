@@ -4,13 +4,14 @@
  */
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { createDataCrypto } from '../crypto/data-crypto.js';
+import { CREDENTIAL_PURPOSE, createDataCrypto } from '../crypto/data-crypto.js';
 import type { DB } from './schema.js';
 
-export async function loadServerSecret(db: Kysely<DB>, name: string): Promise<Buffer> {
+/** The value stored under `name`: `proposed`, unless another node stored one first (then theirs). */
+async function claimServerValue(db: Kysely<DB>, name: string, proposed: Buffer): Promise<Buffer> {
   await db
     .insertInto('server_secrets')
-    .values({ name, value: crypto.randomBytes(32).toString('base64') })
+    .values({ name, value: proposed.toString('base64') })
     .onConflict((oc) => oc.column('name').doNothing())
     .execute();
   const row = await db
@@ -19,6 +20,10 @@ export async function loadServerSecret(db: Kysely<DB>, name: string): Promise<Bu
     .where('name', '=', name)
     .executeTakeFirstOrThrow();
   return Buffer.from(row.value, 'base64');
+}
+
+export function loadServerSecret(db: Kysely<DB>, name: string): Promise<Buffer> {
+  return claimServerValue(db, name, crypto.randomBytes(32));
 }
 
 const DATA_KEY_CHECK = 'data_key_check';
@@ -51,28 +56,18 @@ export async function ensureDataKeyMatches(db: Kysely<DB>, dataKey: Buffer): Pro
       .executeTakeFirst();
     if (sample) {
       try {
-        createDataCrypto(dataKey).decrypt(sample.secret_ciphertext, Number(sample.tenant_id), 'credential');
+        createDataCrypto(dataKey).decrypt(
+          sample.secret_ciphertext,
+          Number(sample.tenant_id),
+          CREDENTIAL_PURPOSE,
+        );
       } catch {
         throw new Error(MISMATCH);
       }
     }
   }
-  await db
-    .insertInto('server_secrets')
-    .values({ name: DATA_KEY_CHECK, value: check.toString('base64') })
-    .onConflict((oc) => oc.column('name').doNothing())
-    .execute();
-  const row = await db
-    .selectFrom('server_secrets')
-    .select('value')
-    .where('name', '=', DATA_KEY_CHECK)
-    .executeTakeFirstOrThrow();
-  const stored = Buffer.from(row.value, 'base64');
+  const stored = await claimServerValue(db, DATA_KEY_CHECK, check);
   if (stored.length !== check.length || !crypto.timingSafeEqual(stored, check)) {
-    throw new Error(
-      "DATA_KEY does not match the key this database's secrets are encrypted with. Every node on one " +
-        'database needs the same DATA_KEY: copy it from a node that works (its DATA_KEY, or ' +
-        '<DATA_DIR>/data.key when it has none) and set it here.',
-    );
+    throw new Error(MISMATCH);
   }
 }

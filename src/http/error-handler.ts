@@ -55,7 +55,15 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
   },
 };
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The `Error` code the request was answered with (null until an error answer), e.g. for metrics. */
+    errorCode: string | null;
+  }
+}
+
 export function sendError(reply: FastifyReply, err: AppError): FastifyReply {
+  reply.request.errorCode = err.code;
   for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
   return reply.status(err.status).send({ Error: err.code, Message: err.message });
 }
@@ -106,6 +114,7 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
 }
 
 export function installErrorHandler(app: FastifyInstance, options: { webIndex: boolean }): void {
+  app.decorateRequest('errorCode', null);
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (isAppError(error)) {
       if (error.status >= 500 || error.driverCode) {
@@ -146,6 +155,7 @@ export function installErrorHandler(app: FastifyInstance, options: { webIndex: b
       },
       'unhandled error',
     );
+    request.errorCode = 'internal_error';
     return reply.status(500).send({
       Error: 'internal_error',
       Message: `Internal error; quote request id ${request.id} to the operator.`,

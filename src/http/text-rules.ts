@@ -21,31 +21,19 @@ const NUL = '\u0000';
 
 /** The path of the first string holding a NUL, or null; with `replace`, fixes them in place instead. */
 function scan(value: unknown, path: string, replace: boolean): string | null {
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const v: unknown = value[i];
-      if (typeof v === 'string' && v.includes(NUL)) {
-        if (!replace) return `${path}[${i}]`;
-        value[i] = v.replaceAll(NUL, '\uFFFD');
-      } else {
-        const found = scan(v, `${path}[${i}]`, replace);
-        if (found) return found;
-      }
-    }
-    return null;
-  }
-  if (value && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    for (const [k, v] of Object.entries(record)) {
-      const field = path ? `${path}.${k.replaceAll(NUL, '\\0')}` : k.replaceAll(NUL, '\\0');
-      if (k.includes(NUL)) return field;
-      if (typeof v === 'string' && v.includes(NUL)) {
-        if (!replace) return field;
-        record[k] = v.replaceAll(NUL, '\uFFFD');
-      } else {
-        const found = scan(v, field, replace);
-        if (found) return found;
-      }
+  if (!value || typeof value !== 'object') return null;
+  const list = Array.isArray(value);
+  const container = value as Record<string, unknown>;
+  for (const [k, v] of Object.entries(container)) {
+    const name = k.replaceAll(NUL, '\\0');
+    const field = list ? `${path}[${k}]` : path ? `${path}.${name}` : name;
+    if (k.includes(NUL)) return field;
+    if (typeof v === 'string' && v.includes(NUL)) {
+      if (!replace) return field;
+      container[k] = v.replaceAll(NUL, '\uFFFD');
+    } else {
+      const found = scan(v, field, replace);
+      if (found) return found;
     }
   }
   return null;

@@ -17,6 +17,11 @@ export interface RefusalAdmission {
   retryAfterSeconds: number;
 }
 
+/** What a record adds to its Details when it is a summary (nothing for the first of a window). */
+export function summaryDetails(admission: RefusalAdmission): { suppressed?: number; windowCount?: number } {
+  return admission.suppressed > 0 ? { suppressed: admission.suppressed, windowCount: admission.count } : {};
+}
+
 export function createRefusalThrottle(counter: RateLimiter) {
   return {
     async admit(tenantId: number, bucket: string, now: number): Promise<RefusalAdmission> {

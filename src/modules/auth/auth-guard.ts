@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
 import { redactSecrets } from '../../http/redact.js';
+import { summaryDetails } from '../audit/refusal-throttle.js';
 import { appendEvent } from '../audit/audit-store.js';
 import { CSRF_HEADER, csrfTokenValid } from './csrf.js';
 
@@ -60,9 +61,7 @@ export function createGuards(ctx: Pick<AppContext, 'auth' | 'database' | 'clock'
           details: {
             reason: 'admin_role_required',
             role: user.role,
-            ...(admission.suppressed > 0
-              ? { suppressed: admission.suppressed, windowCount: admission.count }
-              : {}),
+            ...summaryDetails(admission),
           },
         },
         now,

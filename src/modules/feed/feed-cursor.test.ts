@@ -6,6 +6,13 @@ import { decodeCursor, encodeCursor } from './feed-cursor.js';
 
 const key = crypto.randomBytes(32);
 
+/** A payload signed as the feed signs cursors (tenant 1): shapes encodeCursor would never write. */
+function sign(json: string): string {
+  const p = Buffer.from(json);
+  const mac = crypto.createHmac('sha256', key).update('itp.cursor.v1|1|').update(p).digest().subarray(0, 16);
+  return Buffer.concat([p, mac]).toString('base64url');
+}
+
 describe('feed cursor', () => {
   it('round-trips positions and since as URL-safe base64 without padding', () => {
     const cursor = {
@@ -24,16 +31,6 @@ describe('feed cursor', () => {
       shares: { LogsAccess: 580, LogsLogin: 200 },
     };
     expect(decodeCursor(encodeCursor(cursor, key, 1), key, 1)).toEqual(cursor);
-    const sign = (json: string) => {
-      const p = Buffer.from(json);
-      const mac = crypto
-        .createHmac('sha256', key)
-        .update('itp.cursor.v1|1|')
-        .update(p)
-        .digest()
-        .subarray(0, 16);
-      return Buffer.concat([p, mac]).toString('base64url');
-    };
     for (const r of ['{"LogsAccess":1001}', '[1]', '{"LogsAccess":0.5}', '{"Nope":-1}']) {
       expect(() => decodeCursor(sign(`{"v":1,"s":null,"p":{},"r":${r}}`), key, 1), r).toThrow(AppError);
     }
@@ -63,16 +60,6 @@ describe('feed cursor', () => {
   });
 
   it("carries a newer release's table through untouched, and asks to retry a newer version", () => {
-    const sign = (json: string) => {
-      const p = Buffer.from(json);
-      const mac = crypto
-        .createHmac('sha256', key)
-        .update('itp.cursor.v1|1|')
-        .update(p)
-        .digest()
-        .subarray(0, 16);
-      return Buffer.concat([p, mac]).toString('base64url');
-    };
     const decoded = decodeCursor(
       sign('{"v":1,"s":null,"p":{"LogsLogin":[4,5],"LogsFuture":[9,10]},"x":1}'),
       key,
@@ -129,16 +116,6 @@ describe('feed cursor', () => {
   });
 
   it('rejects a validly signed cursor of a malformed shape (a newer version is a 503, above)', () => {
-    const sign = (json: string) => {
-      const p = Buffer.from(json);
-      const mac = crypto
-        .createHmac('sha256', key)
-        .update('itp.cursor.v1|1|')
-        .update(p)
-        .digest()
-        .subarray(0, 16);
-      return Buffer.concat([p, mac]).toString('base64url');
-    };
     expect(decodeCursor(sign('{"v":1,"s":null,"p":{}}'), key, 1)).toEqual({ since: null, positions: {} });
     for (const json of [
       '{"v":0,"s":null,"p":{}}',

@@ -9,7 +9,6 @@ import zlib from 'node:zlib';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
-import { markKeyPolled } from '../ops/metrics.js';
 import { ErrorBody } from '../auth/auth-schema.js';
 import type { SiemKeyRow } from '../siem-keys/siem-key-store.js';
 import { unauthorized } from '../siem-keys/siem-key-service.js';
@@ -30,8 +29,6 @@ import type { StoredEvent } from './feed-store.js';
 declare module 'fastify' {
   interface FastifyRequest {
     siemKey: SiemKeyRow | null;
-    /** The error code a poll was answered with, for the poll counter. */
-    pollOutcome: string | null;
   }
 }
 
@@ -66,7 +63,6 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     const readAhead = ctx.feedReadAhead;
     app.decorateRequest('siemKey', null);
-    app.decorateRequest('pollOutcome', null);
     app.get(
       '/api/siem/events',
       {
@@ -120,19 +116,10 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
           request.siemKey = result.key;
         },
         // Every poll counted once, by outcome: success, or the code of the error it was answered with.
-        onSend: async (request, reply, payload) => {
-          // The error handler has run: its body names the code (one of the registry's, so bounded).
-          if (reply.statusCode >= 400 && typeof payload === 'string') {
-            request.pollOutcome = /^\{"Error":"([a-z_]{1,40})"/.exec(payload)?.[1] ?? null;
-          }
-          return payload;
-        },
         onResponse: async (request, reply) => {
-          const outcome =
-            reply.statusCode === 200
-              ? 'success'
-              : (request.pollOutcome ?? (reply.statusCode >= 500 ? 'internal_error' : 'invalid_request'));
-          ctx.metrics.polls.inc({ outcome });
+          ctx.metrics.polls.inc({
+            outcome: reply.statusCode === 200 ? 'success' : (request.errorCode ?? 'internal_error'),
+          });
         },
         preValidation: async (request) => {
           // The schema coerces text to integers; only plain decimal digits are a limit (not 0x10, 1e3, " 5").
@@ -220,7 +207,7 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         await recorded;
         // Only after the poll is on record: a poll that fails does not move the chain.
         readAhead.follow(owner, { asked, issued, next, taken }, readPage);
-        markKeyPolled(ctx.metrics, key.id, ctx.clock.now());
+        ctx.metrics.markKeyPolled(key.id, ctx.clock.now());
         ctx.metrics.eventsServed.inc(prepared.eventCount);
         ctx.metrics.pollLatency.observe((performance.now() - started) / 1000);
         reply.type('application/json; charset=utf-8');

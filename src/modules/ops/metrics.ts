@@ -1,10 +1,20 @@
 /** Prometheus metrics (prom-client), one registry per app instance. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+const LAST_POLL_KEYS = 100;
+
 export function createMetrics(withDefaults = true) {
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry, prefix: 'itportal_' });
   const sources: { horizonHeldSeconds: (() => Promise<number>) | null } = { horizonHeldSeconds: null };
+  const lastPoll = new Gauge({
+    name: 'itportal_siem_key_last_poll_timestamp_seconds',
+    help: 'Unix time of the last successful poll per SIEM key answered by this node (the 100 keys polled most recently; take max() across nodes)',
+    labelNames: ['key_id'] as const,
+    registers: [registry],
+  });
+  /** The keys with a last-poll series, least recently polled first (at most LAST_POLL_KEYS). */
+  const polledKeys = new Set<string>();
   return {
     registry,
     /** Where the horizon gauge reads its value at each scrape. */
@@ -41,12 +51,17 @@ export function createMetrics(withDefaults = true) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
-    lastPoll: new Gauge({
-      name: 'itportal_siem_key_last_poll_timestamp_seconds',
-      help: 'Unix time of the last successful poll per SIEM key answered by this node (the 100 keys polled most recently; take max() across nodes)',
-      labelNames: ['key_id'] as const,
-      registers: [registry],
-    }),
+    /** Sets a key's last-poll time, keeping at most LAST_POLL_KEYS label values (the least recent go). */
+    markKeyPolled(keyId: string, at: number): void {
+      polledKeys.delete(keyId);
+      polledKeys.add(keyId);
+      lastPoll.set({ key_id: keyId }, Math.floor(at / 1000));
+      for (const oldest of polledKeys) {
+        if (polledKeys.size <= LAST_POLL_KEYS) break;
+        polledKeys.delete(oldest);
+        lastPoll.remove({ key_id: oldest });
+      }
+    },
     refusals: new Counter({
       name: 'itportal_siem_refusals_total',
       help: 'SIEM feed polls refused, by reason',
@@ -57,20 +72,3 @@ export function createMetrics(withDefaults = true) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-
-const LAST_POLL_KEYS = 100;
-const lastPollOrder = new WeakMap<Metrics, Map<string, true>>();
-
-/** Sets a key's last-poll time, keeping at most LAST_POLL_KEYS label values (the least recent go). */
-export function markKeyPolled(metrics: Metrics, keyId: string, at: number): void {
-  let order = lastPollOrder.get(metrics);
-  if (!order) lastPollOrder.set(metrics, (order = new Map()));
-  order.delete(keyId);
-  order.set(keyId, true);
-  metrics.lastPoll.set({ key_id: keyId }, Math.floor(at / 1000));
-  while (order.size > LAST_POLL_KEYS) {
-    const oldest = order.keys().next().value!;
-    order.delete(oldest);
-    metrics.lastPoll.remove({ key_id: oldest });
-  }
-}

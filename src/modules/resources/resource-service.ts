@@ -5,10 +5,10 @@
  * and only ever leave through a reveal.
  */
 import type { Kysely } from 'kysely';
-import type { DataCrypto } from '../../crypto/data-crypto.js';
+import { CREDENTIAL_PURPOSE, type DataCrypto } from '../../crypto/data-crypto.js';
 import type { DB } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
-import type { RefusalThrottle } from '../audit/refusal-throttle.js';
+import { summaryDetails, type RefusalThrottle } from '../audit/refusal-throttle.js';
 import { appendEvent, type Actor } from '../audit/audit-store.js';
 import type { AclResource, SettingsService } from '../settings/settings-service.js';
 import type { ResourceStore } from './resource-store.js';
@@ -26,7 +26,6 @@ const TARGET: Record<AclResource, string> = {
   documents: 'Document',
   passwords: 'Password',
 };
-const CREDENTIAL_PURPOSE = 'credential';
 
 export function createResourceService(deps: {
   db: Kysely<DB>;
@@ -66,9 +65,7 @@ export function createResourceService(deps: {
             resource,
             permission: level,
             role: caller.role,
-            ...(admission.suppressed > 0
-              ? { suppressed: admission.suppressed, windowCount: admission.count }
-              : {}),
+            ...summaryDetails(admission),
           },
         },
         now,

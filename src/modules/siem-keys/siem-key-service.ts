@@ -10,7 +10,7 @@ import { ipInCidrs, parseCidrs } from '../../http/ip.js';
 import { appendEvent, type Actor } from '../audit/audit-store.js';
 import type { StoredEvent } from '../feed/feed-store.js';
 import { generateSiemKey, parseSiemKey, secretMatches, SIEM_KEY_PREFIX } from './siem-key-format.js';
-import { type RefusalAdmission, type RefusalThrottle } from '../audit/refusal-throttle.js';
+import { summaryDetails, type RefusalAdmission, type RefusalThrottle } from '../audit/refusal-throttle.js';
 import type { SiemKeyRow, SiemKeyStore } from './siem-key-store.js';
 
 export interface Clock {
@@ -242,9 +242,7 @@ export function createSiemKeyService({
           details: {
             reason,
             route: '/api/siem/events',
-            ...(admission.suppressed > 0
-              ? { suppressed: admission.suppressed, windowCount: admission.count }
-              : {}),
+            ...summaryDetails(admission),
           },
         },
         now,
