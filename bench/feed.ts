@@ -43,11 +43,13 @@ import { fillDemo } from '../src/cli/demo.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { SOURCE_TABLES } from '../src/modules/audit/event-types.js';
-import { encodeCursor, type FeedCursor } from '../src/modules/feed/feed-cursor.js';
-import { presentEvent } from '../src/modules/feed/feed-presenter.js';
+import { SEQUENCER_APPLICATION_NAME } from '../src/db/dialect.js';
+import { encodeCursor } from '../src/modules/feed/feed-cursor.js';
 import { DEFAULT_FEED_TYPES, createFeedService } from '../src/modules/feed/feed-service.js';
-import { createFeedStore, type FeedStore } from '../src/modules/feed/feed-store.js';
+import { createFeedStore } from '../src/modules/feed/feed-store.js';
+import { wireOfLeaf } from '../src/modules/log/log-leaf.js';
+import { createLogStore, type LogStore } from '../src/modules/log/log-store.js';
+import { createSequencer } from '../src/modules/log/sequencer.js';
 import { createTenantStore } from '../src/modules/tenants/tenant-store.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -449,6 +451,52 @@ async function main() {
     }
 
     // ---------------------------------------------------------------------------------------
+    section('Sequencer: every seeded event gets its Seq (one tenant, batches of 5,000)');
+    {
+      const seqDb = openDatabase({
+        databaseUrl: url,
+        dataDir,
+        poolSize: 2,
+        applicationName: SEQUENCER_APPLICATION_NAME,
+      });
+      const sequencer = createSequencer({
+        database: seqDb,
+        store: createLogStore(database),
+        clock: { now: () => Date.now() },
+      });
+      const started = now();
+      let appended = 0;
+      for (;;) {
+        const r = await sequencer.catchUp(Number(tenantId), 'trail', 1_000_000);
+        appended += r.appended;
+        if (!r.more) break;
+      }
+      const ms = now() - started;
+      await seqDb.close();
+      line(
+        'Sequenced',
+        `${fmt(appended)} events in ${fmt(ms / 1000, 1)} s = ${fmt(appended / (ms / 1000))} events/s`,
+      );
+      summary.sequencer = {
+        events: appended,
+        seconds: round(ms / 1000, 1),
+        eventsPerSecond: Math.round(appended / (ms / 1000)),
+      };
+      const size = await sql<{ table: string; bytes: string }>`select c.relname as table,
+          pg_total_relation_size(c.oid)::text as bytes from pg_class c
+          where c.relname in ('log_entries', 'log_nodes', 'log_heads') and c.relkind = 'r'`.execute(
+        database.db,
+      );
+      let total = 0;
+      for (const r of size.rows) {
+        total += Number(r.bytes);
+        line(`  ${r.table} (with indexes)`, `${fmt(Number(r.bytes) / 1e6, 1)} MB`);
+      }
+      line('  log bytes per event', fmt(total / Math.max(1, appended), 0));
+      summary.logBytesPerEvent = Math.round(total / Math.max(1, appended));
+    }
+
+    // ---------------------------------------------------------------------------------------
     section('Server process, log in, issue a SIEM key');
     // The measured server runs in a process of its own (`node dist/main.js`, as `npm start` does), so
     // the bench's client (gunzip + JSON.parse of every page) does not share its event loop, as a SIEM
@@ -525,18 +573,11 @@ async function main() {
     const auth = { authorization: `ApiKey ${key}`, 'user-agent': 'itp-bench/1' };
     const identity = { ...auth, 'accept-encoding': 'identity' };
 
-    // Cursors as the feed itself would issue them: per table, the position of the last row before T.
-    // (One index probe and one heap row per table: it touches next to nothing of what a page reads.)
+    // Cursors as the feed itself would issue them: the first Seq at or after T (one index probe).
+    const benchLog = createLogStore(database);
     async function cursorAt(t: number): Promise<string> {
-      const positions: FeedCursor['positions'] = {};
-      for (const { name: source, table } of SOURCE_TABLES) {
-        const row = await sql<{ txid: number; id: number }>`select txid, id from ${sql.table(table)}
-          where tenant_id = ${tenantId} and created_at < ${Math.round(t)}
-          order by created_at desc, id desc limit 1`.execute(database.db);
-        const r = row.rows[0];
-        if (r) positions[source] = { txid: Number(r.txid), id: Number(r.id) };
-      }
-      return encodeCursor({ since: null, positions }, ctx.cursorKey, tenantId);
+      const next = (await benchLog.firstSeqSince(Number(tenantId), 0, Math.round(t))) ?? 0;
+      return encodeCursor({ v: 2, log: 'trail', next, since: null }, ctx.cursorKey, Number(tenantId));
     }
 
     // ---------------------------------------------------------------------------------------
@@ -757,7 +798,7 @@ async function main() {
       rowsRead: breakdown.scannedPerPage,
     };
 
-    section('EXPLAIN ANALYZE of the feed query (logs_access, mid-dataset position, 625 rows)');
+    section('EXPLAIN ANALYZE of the feed query (the log, mid-dataset Seq, 5000 rows)');
     const explain = await explainFeedQuery(url, tenantId, t0 + SPAN_MS / 2);
     for (const l of explain.plan) console.log(`  ${l}`);
     summary.explainAccessMs = explain.executionMs;
@@ -814,93 +855,78 @@ async function profilePages(
   tenantId: number,
   t0: number,
 ) {
-  const real = createFeedStore(database);
+  const real = createLogStore(database);
   let storeMs = 0;
   let queries = 0;
-  const timed: FeedStore = {
+  const timed: LogStore = {
     ...real,
-    async readAfter(...a) {
+    async readEntries(...a) {
       const started = now();
-      const rows = await real.readAfter(...a);
+      const rows = await real.readEntries(...a);
       storeMs += now() - started;
       queries += 1;
       return rows;
     },
   };
-  const service = createFeedService({ store: timed });
-  // The route's stages, in its order (feed-routes.ts), then what it no longer does, for comparison.
-  const STORE = 'store queries, summed (the first 4-5 run at once)';
-  const MERGE = 'readFeedPage, wall time (store + merge)';
+  const none = { catchUp: async () => ({ appended: 0, more: false }) };
+  const service = createFeedService({ store: createFeedStore(database), log: timed, sequencer: none });
+  // The route's stages, in its order (feed-routes.ts).
+  const STORE = 'log range read (one query)';
+  const SERVICE = 'readFeedPage, wall time (head, range, root at the page end)';
   const CURSOR = 'cursor encode';
-  const TEXT = 'presentEvent x page + JSON.stringify';
+  const TEXT = 'page text: leaves with Category/Controls, joined';
   const GZIP1 = 'gzip level 1 (the route)';
   const TOTAL = "= the route's stages, summed";
-  const GZIP6 = 'cf. gzip level 6';
   const samples: Record<string, number[]> = {
     [STORE]: [],
-    [MERGE]: [],
+    [SERVICE]: [],
     [CURSOR]: [],
     [TEXT]: [],
     [GZIP1]: [],
     [TOTAL]: [],
-    [GZIP6]: [],
   };
-  let totalScanned = 0;
   let totalQueries = 0;
   const N = 10;
   for (let i = 0; i < N + 2; i++) {
     const t = t0 + ((i + 0.37) / (N + 2)) * SPAN_MS;
-    const positions: FeedCursor['positions'] = {};
-    for (const { name: source, table } of SOURCE_TABLES) {
-      const r = await sql<{ txid: number; id: number }>`select txid, id from ${sql.table(table)}
-        where tenant_id = ${tenantId} and created_at < ${Math.round(t)}
-        order by created_at desc, id desc limit 1`.execute(database.db);
-      if (r.rows[0]) positions[source] = { txid: Number(r.rows[0].txid), id: Number(r.rows[0].id) };
-    }
+    const next = (await real.firstSeqSince(tenantId, 0, Math.round(t))) ?? 0;
     storeMs = 0;
     queries = 0;
     let started = now();
     const page = await service.readFeedPage({
       tenantId,
-      cursor: { since: null, positions },
+      cursor: { v: 2, log: 'trail', next, since: null },
       limit: LIMIT,
       eventTypes: DEFAULT_FEED_TYPES,
     });
     const serviceMs = now() - started;
     started = now();
-    const next = encodeCursor(page.next, cursorKey, tenantId);
+    const cursor = encodeCursor(page.next, cursorKey, tenantId);
     const cursorMs = now() - started;
     started = now();
-    // The same text as feed-routes.ts writes.
-    const body = JSON.stringify({
-      Events: page.events.map(presentEvent),
-      NextCursor: next,
-      HasMore: page.hasMore,
-    });
+    const body =
+      '{"Events":[' +
+      page.events.map((e) => wireOfLeaf(e.leaf ?? '{}', e.eventType)).join(',') +
+      `],"NextCursor":${JSON.stringify(cursor)},"HasMore":${page.hasMore}}`;
     const textMs = now() - started;
     started = now();
     zlib.gzipSync(body, { level: 1 });
     const gzip1Ms = now() - started;
-    started = now();
-    zlib.gzipSync(body);
-    const gzip6Ms = now() - started;
     if (i < 2) continue; // warm-up
     totalQueries += queries;
-    totalScanned += page.scanned;
     samples[STORE]!.push(storeMs);
-    samples[MERGE]!.push(serviceMs);
+    samples[SERVICE]!.push(serviceMs);
     samples[CURSOR]!.push(cursorMs);
     samples[TEXT]!.push(textMs);
     samples[GZIP1]!.push(gzip1Ms);
     samples[TOTAL]!.push(serviceMs + cursorMs + textMs + gzip1Ms);
-    samples[GZIP6]!.push(gzip6Ms);
   }
   const medians: Record<string, number> = {};
   for (const [k, v] of Object.entries(samples)) medians[k] = round(median(v), 2);
   return {
     medians,
     queriesPerPage: totalQueries / N,
-    scannedPerPage: totalScanned / N,
+    scannedPerPage: LIMIT,
     pages: N,
   };
 }
@@ -909,18 +935,14 @@ async function explainFeedQuery(url: string, tenantId: number, t: number) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const pos = await client.query(
-    `select txid::text as txid, id from logs_access where tenant_id = $1 and created_at < $2
-     order by created_at desc, id desc limit 1`,
+    `select seq from log_entries where tenant_id = $1 and log = 0 and watermark >= $2 order by watermark, seq limit 1`,
     [tenantId, Math.round(t)],
   );
-  const { txid, id } = pos.rows[0] as { txid: string; id: string };
-  const columns =
-    'id, txid, created_at, event_type, severity, outcome, user_id, username, client_id, target_type, target_id, target_name, ip, user_agent, details';
-  const query = `select ${columns} from logs_access where tenant_id = $1 and (txid, id) > ($2::xid8, $3::bigint)
-    and txid < pg_snapshot_xmin(pg_current_snapshot()) order by txid, id limit 625`;
-  // Run once to warm, then explain.
-  await client.query(query, [tenantId, txid, id]);
-  const r = await client.query(`explain (analyze, buffers) ${query}`, [tenantId, txid, id]);
+  const seq = Number((pos.rows[0] as { seq: string } | undefined)?.seq ?? 0);
+  const query = `select seq, event_type, created_at, source, source_id, leaf from log_entries
+    where tenant_id = $1 and log = 0 and seq >= $2 and seq < $3 order by seq limit 5000`;
+  await client.query(query, [tenantId, seq, seq + 1_000_000]);
+  const r = await client.query(`explain (analyze, buffers) ${query}`, [tenantId, seq, seq + 1_000_000]);
   await client.end();
   const plan = r.rows.map((row: Record<string, string>) => row['QUERY PLAN']!);
   const execution = plan.find((l) => l.startsWith('Execution Time'));

@@ -11,6 +11,9 @@ import type { ReadAhead } from './modules/feed/feed-read-ahead.js';
 import type { HorizonMonitor } from './modules/feed/feed-horizon.js';
 import type { FeedResume, FeedService } from './modules/feed/feed-service.js';
 import type { Metrics } from './modules/ops/metrics.js';
+import type { LogService } from './modules/log/log-service.js';
+import type { LogStore } from './modules/log/log-store.js';
+import type { Sequencer, SequencerScheduler } from './modules/log/sequencer.js';
 import type { RateLimiter } from './modules/siem-keys/rate-limit.js';
 import type { SiemKeyService } from './modules/siem-keys/siem-key-service.js';
 import type { TenantStore } from './modules/tenants/tenant-store.js';
@@ -37,6 +40,11 @@ export interface AppContext {
   auth: AuthService;
   siemKeys: SiemKeyService;
   feed: FeedService;
+  /** The sequenced log: its store, the sequencer, when it runs here, and checkpoints and proofs. */
+  logStore: LogStore;
+  sequencer: Sequencer;
+  sequencing: SequencerScheduler;
+  log: LogService;
   /** Who holds the feed's visibility horizon, and for how long. */
   horizon: HorizonMonitor;
   /** Next pages prepared for SIEMs draining a backlog (in this process only). */

@@ -17,7 +17,8 @@ import { Redis } from 'ioredis';
 import type { AppContext, Clock } from './app-context.js';
 import { systemClock } from './app-context.js';
 import type { Config } from './config.js';
-import type { Database } from './db/connect.js';
+import { openDatabase, type Database } from './db/connect.js';
+import { SEQUENCER_APPLICATION_NAME } from './db/dialect.js';
 import { ensureDataKeyMatches, loadServerSecret } from './db/server-secrets.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandler } from './http/error-handler.js';
 import { ipInCidrs } from './http/ip.js';
@@ -36,6 +37,10 @@ import { createReadAhead } from './modules/feed/feed-read-ahead.js';
 import { createHorizonMonitor } from './modules/feed/feed-horizon.js';
 import { createFeedService, type FeedResume } from './modules/feed/feed-service.js';
 import { createFeedStore } from './modules/feed/feed-store.js';
+import { createLogService, loadLogSigner } from './modules/log/log-service.js';
+import { createLogStore } from './modules/log/log-store.js';
+import { createSequencer, createSequencerScheduler } from './modules/log/sequencer.js';
+import { logRoutes } from './modules/log/log-routes.js';
 import { createMetrics } from './modules/ops/metrics.js';
 import { createDataCrypto, loadDataKey } from './crypto/data-crypto.js';
 import { resourceRoutes } from './modules/resources/resource-routes.js';
@@ -113,6 +118,25 @@ export async function createContext(config: Config, database: Database, clock: C
   );
   const horizon = createHorizonMonitor({ database, clock, warnAfterSeconds: config.feedHorizonWarnSeconds });
   metrics.sources.horizonHeldSeconds = async () => (await horizon.inspect()).heldSeconds;
+  const logStore = createLogStore(database);
+  // The sequencer's transactions run on connections of their own, which the horizon passes over
+  // (db/dialect.ts); SQLite has one writer and no horizon, so it shares the one connection.
+  const sequencerDatabase = config.databaseUrl
+    ? openDatabase({
+        databaseUrl: config.databaseUrl,
+        dataDir: config.dataDir,
+        poolSize: 2,
+        applicationName: SEQUENCER_APPLICATION_NAME,
+      })
+    : database;
+  const sequencer = createSequencer({ database: sequencerDatabase, store: logStore, clock });
+  const sequencing = createSequencerScheduler({
+    sequencer,
+    db,
+    tickMs: config.sequencerTickMs,
+    sweepMs: config.sequencerSweepMs,
+  });
+  const logSigner = await loadLogSigner(db, dataCrypto);
   const settings = createSettingsService({ db, store: createSettingsStore(db), users: userStore, clock });
   const ctx: AppContext = {
     config,
@@ -153,7 +177,11 @@ export async function createContext(config: Config, database: Database, clock: C
       clock,
       refusals,
     }),
-    feed: createFeedService({ store: createFeedStore(database) }),
+    feed: createFeedService({ store: createFeedStore(database), log: logStore, sequencer }),
+    logStore,
+    sequencer,
+    sequencing,
+    log: createLogService({ store: logStore, signer: logSigner }),
     horizon,
     feedReadAhead: createReadAhead<FeedResume>({
       enabled: config.siemReadAhead,
@@ -173,6 +201,8 @@ export async function createContext(config: Config, database: Database, clock: C
   };
   const close = async () => {
     horizon.stop();
+    await sequencing.stop();
+    if (sequencerDatabase !== database) await sequencerDatabase.close();
     await ctx.feedReadAhead.close();
     await redis?.quit().catch(() => undefined);
   };
@@ -221,6 +251,11 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onClose', close);
   ctx.horizon.start(app.log);
+  ctx.sequencing.start((err) => app.log.warn({ err }, 'sequencer run failed; the next run retries'));
+  // A request's events have committed when it has answered: sequence them soon (sequencer.ts).
+  app.addHook('onResponse', async (request) => {
+    ctx.sequencing.wake(request.tenantId);
+  });
   // Query strings and path parameters arrive as text and are coerced (limit=50 → 50); JSON bodies are
   // not: {"description": 12345} is a 400, not the string "12345". Unknown keys are refused, not dropped.
   const ajvOptions = {
@@ -284,6 +319,7 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
   await app.register(opsRoutes(ctx));
   await app.register(authRoutes(ctx, guards));
   await app.register(siemKeyRoutes(ctx, guards));
+  await app.register(logRoutes(ctx, guards));
   await app.register(auditRoutes(ctx, guards));
   await app.register(feedRoutes(ctx));
   await app.register(settingsRoutes(ctx, guards));

@@ -30,6 +30,10 @@ export interface Config {
    * it (FEED_HORIZON_WARN_SECONDS, default 60).
    */
   feedHorizonWarnSeconds: number;
+  /** How soon after a request the sequencer runs for its tenant (ms). */
+  sequencerTickMs: number;
+  /** How often every tenant is checked for events no request woke the sequencer for (ms). */
+  sequencerSweepMs: number;
   /** Mark the session cookie `Secure` (set when served over HTTPS). */
   cookieSecure: boolean;
   /** Base64 32-byte key for secrets at rest; when unset, `<dataDir>/data.key` (generated). */
@@ -87,6 +91,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlMinutes: integer(env, 'SESSION_TTL_MINUTES', 480, 1, 525600),
     siemReadAhead: flag(env, 'SIEM_READ_AHEAD', true),
     feedHorizonWarnSeconds: integer(env, 'FEED_HORIZON_WARN_SECONDS', 60, 1, 86400),
+    sequencerTickMs: integer(env, 'SEQUENCER_TICK_MS', 20, 1, 60_000),
+    sequencerSweepMs: integer(env, 'SEQUENCER_SWEEP_MS', 1000, 10, 3_600_000),
     cookieSecure: env.COOKIE_SECURE === 'true' || env.COOKIE_SECURE === '1',
     dataKey: env.DATA_KEY?.trim() || undefined,
   };

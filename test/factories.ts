@@ -22,7 +22,7 @@ function withCsrf(method: string, headers: Record<string, string>, cookie: strin
   }
 }
 
-/** The keys of the SPEC §2 envelope, sorted: every event of the feed and the viewer has exactly these. */
+/** The keys of the SPEC §2 envelope, sorted: every event of the viewer has exactly these. */
 export const ENVELOPE_KEYS = [
   'Id',
   'Timestamp',
@@ -38,6 +38,9 @@ export const ENVELOPE_KEYS = [
   'Controls',
   'Details',
 ].sort();
+
+/** A feed event's keys: the envelope and its Seq in the log (SPEC §2, §8). */
+export const FEED_ENVELOPE_KEYS = [...ENVELOPE_KEYS, 'Seq'].sort();
 
 export interface HttpResult<T = any> {
   status: number;
@@ -119,6 +122,7 @@ export interface FeedPage {
   Events: Array<Record<string, any>>;
   NextCursor: string;
   HasMore: boolean;
+  Checkpoint: string;
 }
 
 export async function poll(

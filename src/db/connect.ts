@@ -35,6 +35,8 @@ export interface DatabaseOptions {
   dataDir: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /** PostgreSQL application_name of every connection of the pool (set at connect, never later). */
+  applicationName?: string;
 }
 
 /**
@@ -281,6 +283,7 @@ export function openDatabase(options: DatabaseOptions): Database {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
+      ...(options.applicationName ? { application_name: options.applicationName } : {}),
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30000,
       types: pgTypes as pg.CustomTypesConfig,

@@ -40,6 +40,13 @@
  *   later statements can be lower (an xid that became unplaced), never unsafe: callers keep positions
  *   monotonic and never move a position back.
  *
+ * The sequencer's own transactions (modules/log/sequencer.ts) never write a source table, so they
+ * must not hold the horizon either (each batch would otherwise delay every writer's events behind it).
+ * They run on a pool of their own whose connections carry the application name
+ * SEQUENCER_APPLICATION_NAME from their startup packet for their whole life (never SET later), so
+ * an xid that this database's backend with that name reports is a sequencer's: safe to pass, as the
+ * pair (xid, backend) never changes. Nothing else may connect under that name and write events.
+ *
  * Privilege: none needed. `pg_stat_activity` shows every session's `datid` and `backend_xid` (and
  * application name) to every role (checked on PostgreSQL 15 with an unprivileged role); without
  * `pg_read_all_stats` another role's `state` and `xact_start` are null, so the horizon monitor
@@ -49,6 +56,9 @@
 import { sql, type RawBuilder } from 'kysely';
 
 export type StoreKind = 'sqlite' | 'postgres';
+
+/** The application name of the sequencer's connections (see the top of this file). */
+export const SEQUENCER_APPLICATION_NAME = 'itportal-sequencer';
 
 export interface HorizonHolderRow {
   xid: number;
@@ -90,6 +100,10 @@ export interface DialectAdapter {
     bigint: string;
     txidColumn: string;
     now: string;
+    /** Binary column type (hashes). */
+    bytes: string;
+    /** Suffix of a table clustered on its primary key (SQLite: no rowid). */
+    clustered: string;
   };
 }
 
@@ -111,6 +125,8 @@ export const sqliteAdapter: DialectAdapter = {
     bigint: 'integer',
     txidColumn: 'txid integer not null default 0',
     now: "(cast(unixepoch('subsec') * 1000 as integer))",
+    bytes: 'blob',
+    clustered: ' without rowid',
   },
 };
 
@@ -122,6 +138,10 @@ const OURS_XIP = sql`pg_snapshot_xip(s.snap) as x(xid)
   where not exists (select 1 from pg_stat_activity a
                     where a.backend_xid = x.xid::xid
                       and a.datid <> (select oid from pg_database where datname = current_database()))
+    and not exists (select 1 from pg_stat_activity a
+                    where a.backend_xid = x.xid::xid
+                      and a.datid = (select oid from pg_database where datname = current_database())
+                      and a.application_name = ${SEQUENCER_APPLICATION_NAME})
     and not exists (select 1 from pg_prepared_xacts p
                     where p.transaction = x.xid::xid and p.database <> current_database())`;
 
@@ -149,5 +169,7 @@ export const postgresAdapter: DialectAdapter = {
     bigint: 'bigint',
     txidColumn: 'txid xid8 not null default pg_current_xact_id()',
     now: '(floor(extract(epoch from clock_timestamp()) * 1000)::bigint)',
+    bytes: 'bytea',
+    clustered: '',
   },
 };

@@ -141,6 +141,46 @@ export interface TenantSettingsTable {
   updated_at: number;
 }
 
+/** The sequenced log (db/migrations/0005-log.ts, modules/log/). `log`: 0 trail, 1 poll log. */
+export interface LogHeadsTable {
+  tenant_id: number;
+  log: number;
+  size: number;
+  root: Buffer;
+  /** JSON array of base64 hashes: the compact range of the tree of `size` leaves. */
+  frontier: string;
+  /** JSON `{SourceTable: [txid, id]}`: the last row of each table sequenced. */
+  positions: string;
+  /** The largest created_at sequenced so far. */
+  watermark: number;
+  /** created_at of the newest event sequenced (null: none). */
+  latest_at: number | null;
+  updated_at: number;
+}
+
+export interface LogEntriesTable {
+  tenant_id: number;
+  log: number;
+  seq: number;
+  event_type: string;
+  created_at: number;
+  watermark: number;
+  /** The source table's index in SOURCE_TABLES. */
+  source: number;
+  source_id: number;
+  /** RFC 8785 canonical JSON of the envelope without Category and Controls (null once purged). */
+  leaf: string | null;
+  leaf_hash: Buffer;
+}
+
+export interface LogNodesTable {
+  tenant_id: number;
+  log: number;
+  level: number;
+  idx: number;
+  hash: Buffer;
+}
+
 export interface DB {
   companies: CompaniesTable;
   documents: DocumentsTable;
@@ -152,6 +192,9 @@ export interface DB {
   sessions: SessionsTable;
   siem_keys: SiemKeysTable;
   rate_limits: RateLimitsTable;
+  log_heads: LogHeadsTable;
+  log_entries: LogEntriesTable;
+  log_nodes: LogNodesTable;
   server_secrets: ServerSecretsTable;
   logs_login: EventColumns;
   logs_access: EventColumns;

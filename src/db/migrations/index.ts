@@ -4,6 +4,7 @@ import { migration0001 } from './0001-initial.js';
 import { migration0002 } from './0002-event-store.js';
 import { migration0003 } from './0003-portal.js';
 import { migration0004 } from './0004-hardening.js';
+import { migration0005 } from './0005-log.js';
 
 /** Numbered migrations, applied in name order. Never edit one that has shipped: add the next. */
 export function allMigrations(d: DialectAdapter): Record<string, Migration> {
@@ -12,5 +13,6 @@ export function allMigrations(d: DialectAdapter): Record<string, Migration> {
     '0002-event-store': migration0002(d),
     '0003-portal': migration0003(d),
     '0004-hardening': migration0004(d),
+    '0005-log': migration0005(d),
   };
 }

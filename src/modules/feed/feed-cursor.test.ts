@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
-import { decodeCursor, encodeCursor } from './feed-cursor.js';
+import { decodeCursor, encodeCursor, encodeLegacyCursor, type LegacyCursor } from './feed-cursor.js';
 
 const key = crypto.randomBytes(32);
 
@@ -14,14 +14,37 @@ function sign(json: string): string {
 }
 
 describe('feed cursor', () => {
-  it('round-trips positions and since as URL-safe base64 without padding', () => {
-    const cursor = {
-      since: 1_700_000_000_000,
-      positions: { LogsLogin: { txid: 812, id: 43383 }, LogsDenied: { txid: 0, id: 5 } },
-    };
+  it('round-trips a version-2 cursor (log, next Seq, since, floors) as URL-safe base64 without padding', () => {
+    const cursor = { v: 2 as const, log: 'trail' as const, next: 1_234_567, since: 1_700_000_000_000 };
     const token = encodeCursor(cursor, key, 7);
     expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(decodeCursor(token, key, 7)).toEqual(cursor);
+    const translated = {
+      v: 2 as const,
+      log: 'polls' as const,
+      next: 3,
+      since: null,
+      floors: { LogsSiemPoll: 9 },
+    };
+    expect(decodeCursor(encodeCursor(translated, key, 7), key, 7)).toEqual(translated);
+    for (const json of [
+      '{"v":2,"l":2,"n":1,"s":null}',
+      '{"v":2,"l":0,"n":-1,"s":null}',
+      '{"v":2,"l":0,"n":1.5,"s":null}',
+      '{"v":2,"l":0,"s":null}',
+      '{"v":2,"l":0,"n":1,"s":null,"f":{"Nope":1}}',
+      '{"v":2,"l":0,"n":1,"s":null,"f":[1]}',
+    ]) {
+      expect(() => decodeCursor(sign(json), key, 1), json).toThrow(AppError);
+    }
+  });
+
+  it('still decodes a version-1 cursor (per-table positions and since) as release 0.1 wrote it', () => {
+    const cursor: Omit<LegacyCursor, 'v'> = {
+      since: 1_700_000_000_000,
+      positions: { LogsLogin: { txid: 812, id: 43383 }, LogsDenied: { txid: 0, id: 5 } },
+    };
+    expect(decodeCursor(encodeLegacyCursor(cursor, key, 7), key, 7)).toEqual({ v: 1, ...cursor });
   });
 
   it('carries the previous page mix as a hint, and refuses a malformed one', () => {
@@ -30,13 +53,19 @@ describe('feed cursor', () => {
       positions: { LogsAccess: { txid: 3, id: 4 } },
       shares: { LogsAccess: 580, LogsLogin: 200 },
     };
-    expect(decodeCursor(encodeCursor(cursor, key, 1), key, 1)).toEqual(cursor);
+    expect(decodeCursor(encodeLegacyCursor(cursor, key, 1), key, 1)).toEqual({ v: 1, ...cursor });
     for (const r of ['{"LogsAccess":1001}', '[1]', '{"LogsAccess":0.5}', '{"Nope":-1}']) {
       expect(() => decodeCursor(sign(`{"v":1,"s":null,"p":{},"r":${r}}`), key, 1), r).toThrow(AppError);
     }
     // A newer release's table in the hint is dropped, not refused.
     expect(
-      decodeCursor(sign('{"v":1,"s":null,"p":{},"r":{"LogsFuture":3,"LogsLogin":7}}'), key, 1).shares,
+      (
+        decodeCursor(
+          sign('{"v":1,"s":null,"p":{},"r":{"LogsFuture":3,"LogsLogin":7}}'),
+          key,
+          1,
+        ) as LegacyCursor
+      ).shares,
     ).toEqual({
       LogsLogin: 7,
     });
@@ -53,22 +82,21 @@ describe('feed cursor', () => {
     const fixtureKey = Buffer.from(fixture.key, 'base64');
     expect(fixture.cursors.length).toBeGreaterThan(1);
     for (const c of fixture.cursors) {
-      const decoded = decodeCursor(c.cursor, fixtureKey, fixture.tenantId);
+      const decoded = decodeCursor(c.cursor, fixtureKey, fixture.tenantId) as LegacyCursor;
+      expect(decoded.v).toBe(1);
       expect(decoded.since).toBe(c.since);
       expect(decoded.positions).toEqual(c.positions);
     }
   });
 
-  it("carries a newer release's table through untouched, and asks to retry a newer version", () => {
+  it("decodes a version-1 cursor carrying a newer release's table, and asks to retry a newer version", () => {
     const decoded = decodeCursor(
       sign('{"v":1,"s":null,"p":{"LogsLogin":[4,5],"LogsFuture":[9,10]},"x":1}'),
       key,
       1,
-    );
+    ) as LegacyCursor;
     expect(decoded.positions).toEqual({ LogsLogin: { txid: 4, id: 5 } });
     expect(decoded.foreign).toEqual({ LogsFuture: [9, 10] });
-    const again = decodeCursor(encodeCursor(decoded, key, 1), key, 1);
-    expect(again.foreign).toEqual({ LogsFuture: [9, 10] });
     for (const bad of [
       '{"v":1,"s":null,"p":{"Logs Future":[1,2]}}',
       '{"v":1,"s":null,"p":{"LogsFuture":[1]}}',
@@ -76,7 +104,7 @@ describe('feed cursor', () => {
       expect(() => decodeCursor(sign(bad), key, 1), bad).toThrow(AppError);
     }
     try {
-      decodeCursor(sign('{"v":2,"q":17}'), key, 1);
+      decodeCursor(sign('{"v":3,"q":17}'), key, 1);
       expect.unreachable();
     } catch (err) {
       expect(err).toMatchObject({
@@ -86,17 +114,17 @@ describe('feed cursor', () => {
       });
     }
     // A forged newer-version cursor is still a 400.
-    const forged = Buffer.concat([Buffer.from('{"v":2}'), Buffer.alloc(16)]).toString('base64url');
+    const forged = Buffer.concat([Buffer.from('{"v":3}'), Buffer.alloc(16)]).toString('base64url');
     expect(() => decodeCursor(forged, key, 1)).toThrow(expect.objectContaining({ status: 400 }));
   });
 
-  it('reads a table missing from the cursor from its start', () => {
-    const token = encodeCursor({ since: null, positions: { LogsLogin: { txid: 1, id: 2 } } }, key, 1);
-    expect(decodeCursor(token, key, 1).positions.LogsSiemPoll).toBeUndefined();
+  it('leaves a table missing from a version-1 cursor unpositioned (read from its start)', () => {
+    const token = encodeLegacyCursor({ since: null, positions: { LogsLogin: { txid: 1, id: 2 } } }, key, 1);
+    expect((decodeCursor(token, key, 1) as LegacyCursor).positions.LogsSiemPoll).toBeUndefined();
   });
 
   it('rejects tampering, truncation, another tenant, another key, and garbage', () => {
-    const token = encodeCursor({ since: null, positions: { LogsAccess: { txid: 3, id: 4 } } }, key, 1);
+    const token = encodeCursor({ v: 2, log: 'trail', next: 4, since: null }, key, 1);
     const payload = Buffer.from(token, 'base64url');
     const tampered = Buffer.from(payload);
     tampered[10] = tampered[10]! ^ 1;
@@ -116,7 +144,11 @@ describe('feed cursor', () => {
   });
 
   it('rejects a validly signed cursor of a malformed shape (a newer version is a 503, above)', () => {
-    expect(decodeCursor(sign('{"v":1,"s":null,"p":{}}'), key, 1)).toEqual({ since: null, positions: {} });
+    expect(decodeCursor(sign('{"v":1,"s":null,"p":{}}'), key, 1)).toEqual({
+      v: 1,
+      since: null,
+      positions: {},
+    });
     for (const json of [
       '{"v":0,"s":null,"p":{}}',
       '{"v":"2","s":null,"p":{}}',

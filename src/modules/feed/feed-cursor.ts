@@ -1,8 +1,12 @@
 /**
  * The feed cursor. Rules:
- * - It holds a position `(txid, id)` per source table (see db/dialect.ts for txid) plus the `since`
- *   floor of the poll that started the chain, so a table not yet reached still honours `since`.
- *   A table missing from a cursor (one added after the cursor was issued) is read from its start.
+ * - Version 2 (this release) holds the next Seq to read in one log (modules/log/), the log it belongs
+ *   to, and the `since` floor of the poll that started the chain. A version-1 cursor translated by the
+ *   feed service also holds per-table floors: Seqs below which that table's entries were delivered
+ *   already (skipped until the cursor has passed them all).
+ * - Version 1 (releases 0.1.x) held a position `(txid, id)` per source table (see db/dialect.ts for
+ *   txid) and the `since` floor; it decodes as a LegacyCursor and the feed service translates it to
+ *   Seqs exactly (feed-service.ts). A table missing from it is read from its start.
  * - Wire form: base64url without padding of `JSON ‖ HMAC-SHA256(key, "itp.cursor.v1|" tenant "|" JSON)[0..16]`.
  *   The MAC, keyed by a per-installation secret and bound to the tenant, makes a forged, truncated or
  *   other tenant's cursor a 400, never a 500 or foreign data.
@@ -22,13 +26,27 @@
 import crypto from 'node:crypto';
 import { AppError } from '../../errors.js';
 import { SOURCE_TABLES, type SourceTable } from '../audit/event-types.js';
+import type { LogName } from '../log/log-leaf.js';
 
 export interface FeedPosition {
   txid: number;
   id: number;
 }
 
+/** A version-2 cursor: where a chain stands in one log. */
 export interface FeedCursor {
+  v: 2;
+  log: LogName;
+  /** The Seq of the next entry to read. */
+  next: number;
+  since: number | null;
+  /** From a translated version-1 cursor: per table, entries below this Seq were delivered already. */
+  floors?: Partial<Record<SourceTable, number>>;
+}
+
+/** A version-1 cursor (per-table positions), as releases 0.1.x issued them. */
+export interface LegacyCursor {
+  v: 1;
   since: number | null;
   positions: Partial<Record<SourceTable, FeedPosition>>;
   /**
@@ -40,7 +58,8 @@ export interface FeedCursor {
   foreign?: Record<string, [number, number]>;
 }
 
-const VERSION = 1;
+const VERSION = 2;
+const LOG_IDS: Record<LogName, number> = { trail: 0, polls: 1 };
 const MAC_BYTES = 16;
 const MAX_CURSOR_CHARS = 2048;
 const KNOWN_TABLES = new Set<string>(SOURCE_TABLES.map((t) => t.name));
@@ -61,16 +80,32 @@ function mac(key: Buffer, tenantId: number, payload: Buffer): Buffer {
 }
 
 export function encodeCursor(cursor: FeedCursor, key: Buffer, tenantId: number): string {
+  const body: Record<string, unknown> = {
+    v: VERSION,
+    l: LOG_IDS[cursor.log],
+    n: cursor.next,
+    s: cursor.since,
+  };
+  if (cursor.floors && Object.keys(cursor.floors).length > 0) body.f = cursor.floors;
+  return sign(body, key, tenantId);
+}
+
+function sign(body: Record<string, unknown>, key: Buffer, tenantId: number): string {
+  const payload = Buffer.from(JSON.stringify(body), 'utf8');
+  return Buffer.concat([payload, mac(key, tenantId, payload)]).toString('base64url');
+}
+
+/** A version-1 cursor as release 0.1.x wrote it (kept to test and benchmark the translation). */
+export function encodeLegacyCursor(cursor: Omit<LegacyCursor, 'v'>, key: Buffer, tenantId: number): string {
   const p: Record<string, [number, number]> = {};
   for (const { name } of SOURCE_TABLES) {
     const pos = cursor.positions[name];
     if (pos && (pos.txid !== 0 || pos.id !== 0)) p[name] = [pos.txid, pos.id];
   }
   for (const [name, pos] of Object.entries(cursor.foreign ?? {})) if (!(name in p)) p[name] = pos;
-  const body: Record<string, unknown> = { v: VERSION, s: cursor.since, p };
+  const body: Record<string, unknown> = { v: 1, s: cursor.since, p };
   if (cursor.shares) body.r = cursor.shares;
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
-  return Buffer.concat([payload, mac(key, tenantId, payload)]).toString('base64url');
+  return sign(body, key, tenantId);
 }
 
 const invalid = () =>
@@ -78,6 +113,9 @@ const invalid = () =>
     'invalid_cursor',
     "cursor: not a cursor this feed issued (send the previous response's NextCursor verbatim, or omit cursor and use since for a first poll)",
   );
+
+const isSeq = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
 function isPosition(value: unknown): value is [number, number] {
   return (
@@ -87,7 +125,7 @@ function isPosition(value: unknown): value is [number, number] {
   );
 }
 
-export function decodeCursor(raw: string, key: Buffer, tenantId: number): FeedCursor {
+export function decodeCursor(raw: string, key: Buffer, tenantId: number): FeedCursor | LegacyCursor {
   if (raw.length === 0 || raw.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(raw)) throw invalid();
   const bytes = Buffer.from(raw, 'base64url');
   if (bytes.length <= MAC_BYTES) throw invalid();
@@ -101,7 +139,7 @@ export function decodeCursor(raw: string, key: Buffer, tenantId: number): FeedCu
     throw invalid();
   }
   if (!parsed || typeof parsed !== 'object') throw invalid();
-  const { v, s, p, r } = parsed as { v?: unknown; s?: unknown; p?: unknown; r?: unknown };
+  const { v, s, p, r, l, n, f } = parsed as Record<string, unknown>;
   if (typeof v === 'number' && Number.isInteger(v) && v > VERSION) {
     throw new AppError(
       'cursor_from_newer_release',
@@ -109,10 +147,25 @@ export function decodeCursor(raw: string, key: Buffer, tenantId: number): FeedCu
       { 'Retry-After': '5' },
     );
   }
-  if (v !== VERSION) throw invalid();
   if (s !== null && !(typeof s === 'number' && Number.isSafeInteger(s))) throw invalid();
+  if (v === VERSION) {
+    const log = l === 0 ? 'trail' : l === 1 ? 'polls' : null;
+    if (!log || !isSeq(n)) throw invalid();
+    const cursor: FeedCursor = { v: 2, log, next: n, since: s };
+    if (f !== undefined) {
+      if (!f || typeof f !== 'object' || Array.isArray(f)) throw invalid();
+      const floors: FeedCursor['floors'] = {};
+      for (const [name, value] of Object.entries(f as Record<string, unknown>)) {
+        if (!KNOWN_TABLES.has(name) || !isSeq(value)) throw invalid();
+        floors[name as SourceTable] = value;
+      }
+      cursor.floors = floors;
+    }
+    return cursor;
+  }
+  if (v !== 1) throw invalid();
   if (!p || typeof p !== 'object' || Array.isArray(p)) throw invalid();
-  const positions: FeedCursor['positions'] = {};
+  const positions: LegacyCursor['positions'] = {};
   const foreign: Record<string, [number, number]> = {};
   for (const [name, value] of Object.entries(p as Record<string, unknown>)) {
     if (!isPosition(value)) throw invalid();
@@ -120,11 +173,11 @@ export function decodeCursor(raw: string, key: Buffer, tenantId: number): FeedCu
     else if (TABLE_NAME.test(name) && Object.keys(foreign).length < MAX_FOREIGN) foreign[name] = value;
     else throw invalid();
   }
-  const cursor: FeedCursor = { since: s, positions };
+  const cursor: LegacyCursor = { v: 1, since: s, positions };
   if (Object.keys(foreign).length > 0) cursor.foreign = foreign;
   if (r === undefined) return cursor;
   if (!r || typeof r !== 'object' || Array.isArray(r)) throw invalid();
-  const shares: FeedCursor['shares'] = {};
+  const shares: LegacyCursor['shares'] = {};
   for (const [name, value] of Object.entries(r as Record<string, unknown>)) {
     if (!(typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 1000))
       throw invalid();

@@ -6,7 +6,15 @@ function pages(last: number, reads: number[], fail?: number): ReadPage<number> {
   return async (n) => {
     reads.push(n);
     if (n === fail) throw new Error('database gone');
-    const head = { eventCount: 1, hasMore: n < last, nextCursor: `c${n + 1}` };
+    const head = {
+      eventCount: 1,
+      hasMore: n < last,
+      nextCursor: `c${n + 1}`,
+      log: 'trail',
+      firstSeq: n,
+      lastSeq: n,
+      nextSeq: n + 1,
+    };
     return {
       head,
       next: n < last ? { cursor: n + 1, request: `c${n + 1}` } : null,

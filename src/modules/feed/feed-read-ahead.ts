@@ -25,6 +25,11 @@ export interface PreparedPage {
   eventCount: number;
   hasMore: boolean;
   nextCursor: string;
+  /** The log the page was read from, and the Seqs it covered (for the poll record). */
+  log: string;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  nextSeq: number;
   body: PreparedBody;
 }
 

@@ -1,239 +1,168 @@
 /**
- * One page of the feed: a k-way merge of the source tables by timestamp, each table read in its
- * `(txid, id)` order below the visibility horizon, so the cursor only ever passes rows that can no
- * longer change.
+ * One page of the feed: a range of one log (modules/log/) read by Seq.
  *
- * Rules the merge keeps:
- * - The page reads the visibility horizon once, first, and every read of the page stops below it.
- * - A table's new position is the last row handed out, or, when every row it scanned was handed out
- *   or filtered away, the last row scanned. Nothing between the old and new position is unread.
- * - Seeks, never scans, where nothing is wanted: a table no requested type lives in jumps to its last
- *   final row; on a first poll with `since`, each table starts just before its first final row at or
- *   after `since` (by the time index), or at its last final row when it has none. Every row passed
- *   by a jump is final and unwanted, so a jump hands out nothing and skips nothing wanted.
- *   Positions only move forward (a jump never moves one back).
- * - Filtering (eventType, since) happens here, over rows read in position order, so a filtered poll
- *   advances past what it skips. The rows scanned per poll are bounded (SCAN_BUDGET): a sparse filter
- *   over a large backlog answers in bounded time with fewer events and HasMore.
- * - When a table stops early (budget spent), the merge hands out no event later than the last
- *   timestamp that table scanned, so cross-table order holds as far as it can be known.
+ * Rules:
+ * - The default feed reads the trail; `eventType=Audit.SiemPoll` reads the poll log alone. A cursor
+ *   belongs to the log it was issued for.
+ * - Before reading, the poll runs one sequencer batch for its log, so final events that no wake-up
+ *   has sequenced yet are on this page or the next (HasMore stays true while some remain).
+ * - A page holds the entries with `next <= Seq < head size` that match the filter, in Seq order, at
+ *   most `limit`. Its NextCursor is one past the last entry read, or the head size when the read ran
+ *   out before `limit`: everything below it was read or filtered away, and entries are never added
+ *   below a head (sequencer.ts), so following NextCursor repeats and skips nothing.
+ * - An eventType filter reads each requested type's index range on its own: work in proportion to
+ *   the matches, however sparse. `since` seeks, on a first poll, to the first Seq at or after it
+ *   (one probe of the watermark index) and stays a floor for the chain (a late commit's older event
+ *   is still filtered).
+ * - A version-1 cursor (per-table positions) is translated, exactly: for each table, the Seq of its
+ *   first row after the position (every earlier entry of that table was delivered, later ones were
+ *   not: a table's entries are sequenced in its position order). The chain starts at the smallest of
+ *   these and skips a table's entries below its own floor until all floors are passed.
+ * - Every page carries a checkpoint of the log at size NextCursor's Seq, so a SIEM holding the
+ *   chain from Seq 0 can recompute every root it was given.
  */
-import { EVENT_TYPE_LIST, SOURCE_TABLES, type SourceTable } from '../audit/event-types.js';
-import type { FeedCursor, FeedPosition } from './feed-cursor.js';
-import { effectiveEventType } from './feed-presenter.js';
-import type { FeedStore, Horizon, StoredEvent } from './feed-store.js';
+import { EVENT_TYPE_LIST, type SourceTable } from '../audit/event-types.js';
+import { LOGS, SOURCE_INDEX, sourceAt, type LogName } from '../log/log-leaf.js';
+import type { LogEntryRow, LogStore } from '../log/log-store.js';
+import { rootAt, type Hash } from '../log/merkle.js';
+import type { Sequencer } from '../log/sequencer.js';
+import { AppError } from '../../errors.js';
+import type { FeedCursor, LegacyCursor } from './feed-cursor.js';
+import type { FeedStore } from './feed-store.js';
 
-/** Rows one poll may scan across all tables before it answers with what it has. */
-export const SCAN_BUDGET = 50_000;
 export const MAX_LIMIT = 5000;
 
-/**
- * What a page read past its end, per table: rows that match the poll but were not handed out (all
- * after the table's position in the page's NextCursor), and how far the table was scanned. Every row
- * up to `scanPos` was below the visibility horizon when read, so none can still appear there: the next
- * page of the same chain (feed-read-ahead.ts) starts from these instead of reading them again.
- */
-export type FeedCarry = Partial<
-  Record<SourceTable, { rows: StoredEvent[]; scanPos: FeedPosition; lastScannedAt: number | null }>
->;
-
-/** Where a page of a read-ahead chain starts: the cursor, and what the page before it carried. */
-export interface FeedResume {
-  cursor: FeedCursor;
-  carry?: FeedCarry;
-}
+/** Where a page of a read-ahead chain starts. */
+export type FeedResume = FeedCursor | LegacyCursor;
 
 export interface FeedPageRequest {
   tenantId: number;
-  cursor: FeedCursor;
-  /** The previous page's carry, when this page's cursor is that page's NextCursor (same filters). */
-  carry?: FeedCarry;
+  cursor: FeedResume;
+  /** True on a first poll (no cursor): `since` then seeks. */
+  fresh?: boolean;
   limit: number;
   /** Event types to return; the default feed's set when the poll names none. */
   eventTypes: ReadonlySet<string>;
 }
 
 export interface FeedPage {
-  events: StoredEvent[];
+  log: LogName;
+  events: LogEntryRow[];
   next: FeedCursor;
-  /** For the page after this one, read with `next` and the same filters. */
-  carry: FeedCarry;
   hasMore: boolean;
-  scanned: number;
+  /** The log at size `next.next`: what the page's checkpoint signs. */
+  tree: { size: number; root: Hash };
+  /** The log's head when the page was read. */
+  headSize: number;
 }
 
 export const DEFAULT_FEED_TYPES: ReadonlySet<string> = new Set(
   EVENT_TYPE_LIST.filter((t) => t.inDefaultFeed).map((t) => t.type),
 );
 
-interface Stream {
-  source: SourceTable;
-  order: number;
-  wanted: boolean;
-  start: FeedPosition;
-  scanPos: FeedPosition;
-  lastTaken: FeedPosition | null;
-  lastScannedAt: number | null;
-  buffer: StoredEvent[];
-  head: number;
-  exhausted: boolean;
-  fetches: number;
-  taken: number;
+const TYPES_OF_LOG: Record<LogName, readonly string[]> = {
+  trail: EVENT_TYPE_LIST.filter((t) => LOGS.trail.sources.includes(t.source)).map((t) => t.type),
+  polls: EVENT_TYPE_LIST.filter((t) => LOGS.polls.sources.includes(t.source)).map((t) => t.type),
+};
+
+/** The log a set of types is read from; types of both logs at once are a 400 (SPEC §8). */
+export function logOfTypes(types: ReadonlySet<string>): LogName {
+  const logs = new Set<LogName>();
+  for (const t of types) logs.add(TYPES_OF_LOG.polls.includes(t) ? 'polls' : 'trail');
+  if (logs.size > 1) {
+    throw new AppError(
+      'invalid_event_type',
+      'eventType: Audit.SiemPoll is read from the poll log on its own; poll it in its own chain, not together with other types',
+    );
+  }
+  return logs.has('polls') ? 'polls' : 'trail';
 }
 
-const isAfter = (a: FeedPosition, b: FeedPosition) => a.txid > b.txid || (a.txid === b.txid && a.id > b.id);
-
-export function createFeedService({ store }: { store: FeedStore }) {
-  /** Where a stream starts reading, when it can seek instead of scan (see the rules at the top). */
-  async function seek(tenantId: number, s: Stream, since: number | null, fresh: boolean, horizon: Horizon) {
-    if (!s.wanted) {
-      const last = await store.lastFinalPosition(tenantId, s.source, horizon);
-      if (last && isAfter(last, s.scanPos)) s.scanPos = last;
-      s.buffer = [];
-      s.exhausted = true;
-      return;
+export function createFeedService({
+  store,
+  log: logStore,
+  sequencer,
+}: {
+  store: Pick<FeedStore, 'readAfter'>;
+  log: LogStore;
+  sequencer: Pick<Sequencer, 'catchUp'>;
+}) {
+  /** A version-1 cursor as Seqs (see the rules at the top). */
+  async function translate(tenantId: number, log: LogName, legacy: LegacyCursor, headSize: number) {
+    const floors: Partial<Record<SourceTable, number>> = {};
+    for (const source of LOGS[log].sources) {
+      const after = legacy.positions[source] ?? { txid: 0, id: 0 };
+      // Any committed row, final or not: if it is not sequenced, no later row of its table is.
+      const [row] = await store.readAfter(tenantId, source, after, 1, { txid: Number.MAX_SAFE_INTEGER });
+      const seq = row ? await logStore.seqOfSource(tenantId, sourceIndex(source), row.id) : null;
+      floors[source] = seq ?? headSize;
     }
-    if (since === null || !fresh) return;
-    const first =
-      (await store.firstFinalPositionSince(tenantId, s.source, since, horizon)) ??
-      (await store.lastFinalPosition(tenantId, s.source, horizon));
-    if (first && isAfter(first, s.scanPos)) s.start = s.scanPos = first;
+    const next = Math.min(headSize, ...Object.values(floors));
+    for (const [name, floor] of Object.entries(floors)) if (floor <= next) delete floors[name as SourceTable];
+    const cursor: FeedCursor = { v: 2, log, next, since: legacy.since };
+    if (Object.keys(floors).length > 0) cursor.floors = floors;
+    return cursor;
   }
 
   async function readFeedPage(req: FeedPageRequest): Promise<FeedPage> {
-    const { tenantId, cursor, limit, eventTypes, carry } = req;
-    const since = cursor.since;
-    const horizon = await store.readHorizon();
-    const wantedTables = new Set(EVENT_TYPE_LIST.filter((t) => eventTypes.has(t.type)).map((t) => t.source));
-    const streams: Stream[] = SOURCE_TABLES.map(({ name }, order) => {
-      const start = cursor.positions[name] ?? { txid: 0, id: 0 };
-      const carried = carry?.[name];
-      return {
-        source: name,
-        order,
-        wanted: wantedTables.has(name),
-        start,
-        scanPos: carried?.scanPos ?? start,
-        lastTaken: null,
-        lastScannedAt: carried?.lastScannedAt ?? null,
-        buffer: carried?.rows ?? [],
-        head: 0,
-        exhausted: false,
-        fetches: 0,
-        taken: 0,
-      };
+    const { tenantId, limit, eventTypes } = req;
+    const log = logOfTypes(eventTypes);
+    if (req.cursor.v === 2 && req.cursor.log !== log) {
+      throw new AppError(
+        'invalid_cursor',
+        `cursor: issued for the ${req.cursor.log === 'polls' ? 'poll log (eventType=Audit.SiemPoll)' : 'trail (the default feed)'}; send it with the same eventType it was issued for`,
+      );
+    }
+    const sequenced = await sequencer.catchUp(tenantId, log, 1);
+    const head = await logStore.readHead(tenantId, LOGS[log].id);
+    let cursor = req.cursor.v === 2 ? req.cursor : await translate(tenantId, log, req.cursor, head.size);
+    if (req.fresh && cursor.since !== null) {
+      const first = await logStore.firstSeqSince(tenantId, LOGS[log].id, cursor.since);
+      cursor = { ...cursor, next: Math.max(cursor.next, first ?? head.size) };
+    }
+    const all = TYPES_OF_LOG[log].every((t) => eventTypes.has(t));
+    const types = all ? null : TYPES_OF_LOG[log].filter((t) => eventTypes.has(t));
+    const rows = await logStore.readEntries(tenantId, LOGS[log].id, {
+      from: cursor.next,
+      to: head.size,
+      limit,
+      types,
+      since: cursor.since,
     });
-    const wantedCount = Math.max(1, wantedTables.size);
-    // A first chunk of about half a table's fair share; later chunks sized by the share each table
-    // has had of this page so far, so that little is read and not handed out (re-read next poll).
-    const firstChunk = Math.min(limit + 1, Math.max(50, Math.ceil(limit / (2 * wantedCount))));
-    const events: StoredEvent[] = [];
-    const nextChunk = (s: Stream) => {
-      if (s.fetches === 0) {
-        // The previous page's mix, when the cursor carries it, sizes the first read of each table.
-        const share = cursor.shares?.[s.source];
-        // Rows carried from the previous page count towards it.
-        const carried = carry?.[s.source]?.rows.length ?? 0;
-        return share === undefined
-          ? firstChunk
-          : Math.min(limit + 1, Math.max(64, Math.ceil(((limit * share) / 1000) * 1.1) + 16 - carried));
-      }
-      const share = (s.taken + 1) / (events.length + wantedCount);
-      return Math.min(limit + 1, Math.max(64, Math.ceil((limit - events.length) * share * 1.25) + 32));
-    };
-    let budget = SCAN_BUDGET;
-    let scanned = 0;
-
-    const matches = (e: StoredEvent) =>
-      (since === null || e.createdAt >= since) && eventTypes.has(effectiveEventType(e));
-
-    async function fill(s: Stream): Promise<void> {
-      while (s.head >= s.buffer.length && !s.exhausted && budget > 0) {
-        const n = Math.min(nextChunk(s), budget);
-        const rows = await store.readAfter(tenantId, s.source, s.scanPos, n, horizon);
-        s.fetches += 1;
-        budget -= rows.length;
-        scanned += rows.length;
-        if (rows.length < n) s.exhausted = true;
-        const last = rows[rows.length - 1];
-        if (last) {
-          s.scanPos = { txid: last.txid, id: last.id };
-          s.lastScannedAt = last.createdAt;
-        }
-        s.buffer = rows.filter(matches);
-        s.head = 0;
-      }
+    const next = rows.length === limit ? rows[rows.length - 1]!.seq + 1 : Math.max(cursor.next, head.size);
+    const floors = cursor.floors;
+    const events = floors
+      ? rows.filter((r) => {
+          const floor = floors[sourceAt(r.source)];
+          return floor === undefined || r.seq >= floor;
+        })
+      : rows;
+    const nextCursor: FeedCursor = { v: 2, log, next, since: cursor.since };
+    if (floors) {
+      const left = Object.fromEntries(Object.entries(floors).filter(([, f]) => f > next));
+      if (Object.keys(left).length > 0) nextCursor.floors = left;
     }
-
-    // Seeks, then the first chunk of every table, all at once: the database works on them together.
-    await Promise.all(
-      streams.map(async (s) => {
-        await seek(
-          tenantId,
-          s,
-          since,
-          cursor.positions[s.source] === undefined && !carry?.[s.source],
-          horizon,
-        );
-        await fill(s);
-      }),
-    );
-    while (events.length < limit) {
-      for (const s of streams) if (s.head >= s.buffer.length && !s.exhausted && budget > 0) await fill(s);
-      let pick: Stream | null = null;
-      let bound = Infinity;
-      for (const s of streams) {
-        const head = s.buffer[s.head];
-        if (head) {
-          if (!pick || head.createdAt < pick.buffer[pick.head]!.createdAt) pick = s;
-        } else if (!s.exhausted) {
-          // Budget spent on this table: its unread rows may be as early as what it last scanned.
-          bound = Math.min(bound, s.lastScannedAt ?? -Infinity);
-        }
-      }
-      if (!pick) break;
-      const event = pick.buffer[pick.head]!;
-      if (event.createdAt > bound) break;
-      events.push(event);
-      pick.head += 1;
-      pick.taken += 1;
-      pick.lastTaken = { txid: event.txid, id: event.id };
-    }
-
-    const positions: FeedCursor['positions'] = {};
-    const nextCarry: FeedCarry = {};
-    let hasMore = false;
-    for (const s of streams) {
-      const drained = s.head >= s.buffer.length;
-      positions[s.source] = drained ? s.scanPos : (s.lastTaken ?? s.start);
-      if (!drained || !s.exhausted) hasMore = true;
-      // Not `exhausted`: rows committed since may follow scanPos, so the next page reads on from it.
-      nextCarry[s.source] = {
-        rows: s.buffer.slice(s.head),
-        scanPos: s.scanPos,
-        lastScannedAt: s.lastScannedAt,
-      };
-    }
-    const shares: FeedCursor['shares'] = {};
-    if (events.length > 0) {
-      for (const s of streams) if (s.wanted) shares[s.source] = Math.round((1000 * s.taken) / events.length);
-    }
+    // A cursor past this head (a database restored from an older backup) gets the head's checkpoint.
+    const size = Math.min(next, head.size);
+    const root =
+      size === head.size
+        ? head.root
+        : await rootAt(size, (keys) => logStore.readNodes(tenantId, LOGS[log].id, keys));
     return {
+      log,
       events,
-      next: {
-        since,
-        positions,
-        ...(events.length > 0 ? { shares } : {}),
-        // A newer release's tables: carried through untouched (feed-cursor.ts).
-        ...(cursor.foreign ? { foreign: cursor.foreign } : {}),
-      },
-      carry: nextCarry,
-      hasMore,
-      scanned,
+      next: nextCursor,
+      hasMore: next < head.size || sequenced.more,
+      tree: { size, root },
+      headSize: head.size,
     };
   }
 
   return { readFeedPage };
+}
+
+function sourceIndex(source: SourceTable): number {
+  return SOURCE_INDEX.get(source)!;
 }
 
 export type FeedService = ReturnType<typeof createFeedService>;

@@ -102,6 +102,11 @@ export interface PollRecord {
   cursorIn: string | null;
   cursorOut: string;
   since: string | null;
+  /** The log read, the Seqs of the first and last event delivered, and the cursor's next Seq. */
+  log: string;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  nextSeq: number;
 }
 
 /** Wrong secrets per key per minute (all addresses, all nodes) before further ones get a 429. */
@@ -317,6 +322,10 @@ export function createSiemKeyService({
             since: poll.since,
             cursorIn: poll.cursorIn,
             cursorOut: poll.cursorOut,
+            log: poll.log,
+            firstSeq: poll.firstSeq,
+            lastSeq: poll.lastSeq,
+            nextSeq: poll.nextSeq,
           },
         },
         now,
