@@ -13,7 +13,11 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/connect.js';
+import { SEQUENCER_APPLICATION_NAME } from '../src/db/dialect.js';
+import { openDatabase } from '../src/db/connect.js';
 import { appendEvent } from '../src/modules/audit/audit-store.js';
+import { createLogStore } from '../src/modules/log/log-store.js';
+import { createSequencer } from '../src/modules/log/sequencer.js';
 import type { EventType } from '../src/modules/audit/event-types.js';
 import { buildKey, drain, http, login, poll } from './factories.js';
 import { openTestDatabase, startServer, type TestServer } from './harness.js';
@@ -80,10 +84,9 @@ for (const kind of STORES) {
     });
 
     /** 16 writers (14 direct, some holding their transaction open; 2 over HTTP through every node). */
-    function startWriters(tenantId: number) {
+    function startWriters(tenantId: number, PER_WRITER = 130) {
       const holdOpen = writerDb.dialect.concurrentWriters;
       const WRITERS = 16;
-      const PER_WRITER = 130;
       const state = { running: WRITERS, heldOpen: 0, writers: WRITERS, holdOpen };
 
       async function directWriter(w: number) {
@@ -135,6 +138,22 @@ for (const kind of STORES) {
       return { state, done };
     }
 
+    /** The trail as delivered, in order: Seq 0, 1, …, N−1, N the number of events in the source tables. */
+    async function checkSeqs(tenantId: number, delivered: Array<Record<string, any>>) {
+      const n = (await allFeedIds(writerDb, tenantId)).length;
+      const seqs = delivered.map((e) => e.Seq as number);
+      const firstBad = seqs.findIndex((s, i) => s !== i);
+      expect(firstBad, `delivered Seq ${seqs[firstBad]} at position ${firstBad}`).toBe(-1);
+      expect(seqs.length).toBe(n);
+      const head = await writerDb.db
+        .selectFrom('log_heads')
+        .select('size')
+        .where('tenant_id', '=', tenantId)
+        .where('log', '=', 0)
+        .executeTakeFirstOrThrow();
+      expect(Number(head.size)).toBe(n);
+    }
+
     async function checkExactlyOnce(label: string, tenantId: number, seen: string[], extra: string) {
       const expected = await allFeedIds(writerDb, tenantId);
       const seenSet = new Set(seen);
@@ -156,6 +175,7 @@ for (const kind of STORES) {
       const { state, done } = startWriters(tenantId);
 
       const seen: string[] = [];
+      const delivered: Array<Record<string, any>> = [...start.events];
       let cursor: string | undefined = start.cursor;
       let polls = 0;
       let retries = 0;
@@ -171,6 +191,7 @@ for (const kind of STORES) {
         }
         expect(res.status).toBe(200);
         seen.push(...res.body.Events.map((e) => e.Id as string));
+        delivered.push(...res.body.Events);
         cursor = res.body.NextCursor;
         return res.body.HasMore;
       };
@@ -190,6 +211,81 @@ for (const kind of STORES) {
       );
       expect(total).toBeGreaterThanOrEqual(2000);
       if (state.holdOpen) expect(state.heldOpen).toBeGreaterThan(50);
+      await checkSeqs(tenantId, delivered);
+    }, 180_000);
+
+    it('gives Seq 0..N−1 each exactly once while a competing sequencer is killed mid-batch', async () => {
+      // A third sequencer (besides each node's) takes small batches and is killed after its writes,
+      // before its commit: on PostgreSQL its backend is terminated from another connection; on SQLite
+      // the batch throws. Nothing it wrote may survive, nothing may be skipped.
+      const tenantId = await nodes[0]!.ctx.tenants.defaultTenantId(Date.now());
+      const { key } = await buildKey(nodes[0]!, await login(nodes[0]!));
+      const start = await drain(nodes[0]!, key);
+      const killerDb = writerDb.dialect.concurrentWriters
+        ? openDatabase({
+            databaseUrl: testDb.env.DATABASE_URL,
+            dataDir: testDb.env.DATA_DIR!,
+            poolSize: 2,
+            applicationName: SEQUENCER_APPLICATION_NAME,
+          })
+        : writerDb;
+      let kills = 0;
+      let committed = 0;
+      const killer = createSequencer({
+        database: killerDb,
+        store: createLogStore(killerDb),
+        clock: { now: () => Date.now() },
+        batchSize: 7,
+        beforeCommit: async (_tenant, _log, trx) => {
+          if (Math.random() < 0.5) return;
+          kills += 1;
+          if (!killerDb.dialect.concurrentWriters) throw new Error('killed');
+          const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+          await sql`select pg_terminate_backend(${rows[0]!.pid})`.execute(writerDb.db);
+        },
+      });
+      const { state, done } = startWriters(tenantId, 60);
+      const killing = (async () => {
+        while (state.running > 0) {
+          await killer
+            .runBatch(tenantId, 'trail')
+            .then((r) => (committed += r.appended))
+            .catch(() => undefined);
+          await sleep(Math.random() * 5);
+        }
+      })();
+      const delivered: Array<Record<string, any>> = [...start.events];
+      let cursor: string | undefined = start.cursor;
+      let polls = 0;
+      const pollOnce = async () => {
+        const res = await poll(nodes[polls++ % nodes.length]!, key, { cursor, limit: 100 });
+        expect(res.status).toBe(200);
+        delivered.push(...res.body.Events);
+        cursor = res.body.NextCursor;
+        return res.body.HasMore;
+      };
+      try {
+        while (state.running > 0) {
+          await pollOnce();
+          await sleep(Math.random() * 10);
+        }
+        await done;
+        await killing;
+        while (await pollOnce());
+      } finally {
+        if (killerDb !== writerDb) await killerDb.close();
+      }
+      console.log(
+        `[sequencer-kill ${kind}] events=${delivered.length} kills=${kills} batchesCommittedByTheKiller=${committed} polls=${polls}`,
+      );
+      expect(kills).toBeGreaterThanOrEqual(10);
+      await checkExactlyOnce(
+        'sequencer-kill',
+        tenantId,
+        delivered.map((e) => e.Id as string),
+        `kills=${kills}`,
+      );
+      await checkSeqs(tenantId, delivered);
     }, 180_000);
 
     it('delivers every event exactly once to a sequential poller answered from read-ahead', async () => {
@@ -202,6 +298,7 @@ for (const kind of STORES) {
       const servedBefore = await readAheadServed(node);
       const { state, done } = startWriters(tenantId);
       const seen: string[] = [];
+      const delivered: Array<Record<string, any>> = [...start.events];
       let cursor: string | undefined = start.cursor;
       let polls = 0;
       let retries = 0;
@@ -214,6 +311,7 @@ for (const kind of STORES) {
         }
         expect(res.status).toBe(200);
         seen.push(...res.body.Events.map((e) => e.Id as string));
+        delivered.push(...res.body.Events);
         cursor = res.body.NextCursor;
         return res.body.HasMore;
       };
@@ -233,6 +331,7 @@ for (const kind of STORES) {
         `polls=${polls} retries=${retries} servedFromReadAhead=${served} heldOpen=${state.heldOpen}`,
       );
       expect(served).toBeGreaterThan(50);
+      await checkSeqs(tenantId, delivered);
     }, 180_000);
 
     it('does not pass a row whose id was drawn before its transaction had an xid (nextval trap)', async () => {

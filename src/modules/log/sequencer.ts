@@ -46,7 +46,7 @@ export interface SequencerOptions {
   clock: Clock;
   batchSize?: number;
   /** Test hook: called inside a batch's transaction, after its writes, before its commit. */
-  beforeCommit?: (tenantId: number, log: LogName) => Promise<void>;
+  beforeCommit?: (tenantId: number, log: LogName, trx: Kysely<DB>) => Promise<void>;
 }
 
 const isAfter = (a: FeedPosition, b: FeedPosition) => a.txid > b.txid || (a.txid === b.txid && a.id > b.id);
@@ -150,7 +150,7 @@ export function createSequencer({
         { ...head, size: range.size, root: range.root(), frontier: range.toJSON(), watermark, latestAt },
         now,
       );
-      if (beforeCommit) await beforeCommit(tenantId, log.name);
+      if (beforeCommit) await beforeCommit(tenantId, log.name, trx as unknown as Kysely<DB>);
       return { appended: taken.length, more };
     });
   }
