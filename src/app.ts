@@ -38,6 +38,7 @@ import { createHorizonMonitor } from './modules/feed/feed-horizon.js';
 import { createFeedService, type FeedResume } from './modules/feed/feed-service.js';
 import { createFeedStore } from './modules/feed/feed-store.js';
 import { createLogService, loadLogSigner } from './modules/log/log-service.js';
+import { LOGS } from './modules/log/log-leaf.js';
 import { createLogStore } from './modules/log/log-store.js';
 import { createSequencer, createSequencerScheduler } from './modules/log/sequencer.js';
 import { logRoutes } from './modules/log/log-routes.js';
@@ -176,6 +177,10 @@ export async function createContext(config: Config, database: Database, clock: C
       store: createSiemKeyStore(db),
       clock,
       refusals,
+      trail: {
+        head: (tenantId) => logStore.readHead(tenantId, LOGS.trail.id),
+        timeOf: (tenantId, seq) => logStore.timeOf(tenantId, LOGS.trail.id, seq),
+      },
     }),
     feed: createFeedService({ store: createFeedStore(database), log: logStore, sequencer }),
     logStore,

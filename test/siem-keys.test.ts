@@ -24,6 +24,35 @@ for (const kind of STORES) {
       await testDb?.drop();
     });
 
+    it('lists how far each key has read the trail: last Seq delivered, lag in events and time, never backwards', async () => {
+      const { id, key } = await buildKey(server, cookie, { description: 'lag probe' });
+      // The lag counts sequenced events: sequence the key's own PolicyChange and the logins now.
+      const tenantId = await server.ctx.tenants.defaultTenantId(Date.now());
+      await server.ctx.sequencer.catchUp(tenantId, 'trail');
+      const listed = async () => {
+        const res = await http(server, 'GET', '/api/admin/siem/keys', { cookie });
+        expect(res.status).toBe(200);
+        return (res.body as Array<Record<string, any>>).find((k) => k.id === id)!;
+      };
+      const fresh = await listed();
+      expect(fresh).toMatchObject({ deliveredThroughSeq: null, deliveredAt: null, lagSeconds: null });
+      expect(fresh.lagEvents).toBeGreaterThanOrEqual(2);
+      const page = await poll(server, key, { limit: 1 });
+      expect(page.body.HasMore).toBe(true);
+      const partial = await listed();
+      expect(partial.deliveredThroughSeq).toBe(page.body.Events[0]!.Seq);
+      expect(partial.lagEvents).toBeGreaterThanOrEqual(1);
+      expect(partial.lagSeconds).toEqual(expect.any(Number));
+      expect(Date.parse(partial.deliveredAt)).not.toBeNaN();
+      const all = await drain(second, key, { cursor: page.body.NextCursor });
+      const caughtUp = await listed();
+      expect(caughtUp.deliveredThroughSeq).toBe(all.events[all.events.length - 1]!.Seq);
+      expect(caughtUp).toMatchObject({ lagEvents: 0, lagSeconds: 0 });
+      // A retried first page (an older cursor) delivers nothing new: the mark stays.
+      await poll(server, key, { limit: 1 });
+      expect((await listed()).deliveredThroughSeq).toBe(caughtUp.deliveredThroughSeq);
+    });
+
     it('issues itp_siem_<id>_<256-bit secret>, stores only its hash, never lists the secret', async () => {
       const res = await http(server, 'POST', '/api/admin/siem/keys', {
         cookie,
@@ -62,6 +91,10 @@ for (const kind of STORES) {
           'keyPrefix',
           'lastUsedAt',
           'lastUsedFrom',
+          'deliveredThroughSeq',
+          'deliveredAt',
+          'lagEvents',
+          'lagSeconds',
           'revokedAt',
           'revokedBy',
           'status',

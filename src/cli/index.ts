@@ -111,6 +111,21 @@ export function buildProgram(run: (work: () => Promise<number>) => void): Comman
       run(async () => (await import('./demo.js')).demo(opts)),
     );
 
+  program
+    .command('verify')
+    .description(
+      'prove offline that feed records are Seq 0..N-1 of the log, each exactly once and unaltered, under signed checkpoints',
+    )
+    .requiredOption(
+      '--key-file <file>',
+      'the verifier key (Admin Settings → Integrations → SIEM, or GET /api/siem/log/key)',
+    )
+    .option('--json', 'print the outcome as one JSON line')
+    .argument('<files...>', "siem pull's output (and rotations, any order) and FILE.checkpoints")
+    .action((files: string[], opts: { keyFile: string; json?: boolean }) =>
+      run(async () => (await import('./verify.js')).verify(opts.keyFile, files, opts)),
+    );
+
   const siem = program.command('siem').description('reference SIEM client');
   siem
     .command('pull')

@@ -8,6 +8,8 @@ export interface FeedPage {
   Events: unknown[];
   NextCursor: string;
   HasMore: boolean;
+  /** The log's signed checkpoint covering the page (SPEC §8); absent from servers before it. */
+  Checkpoint?: string;
 }
 
 export interface PageRequest {

@@ -24,6 +24,7 @@ export const SIEM_PULL_USAGE = `usage: itportal siem pull --url <portal URL> --o
   --key-file FILE      file holding the SIEM key; or set ITPORTAL_SIEM_KEY (never a flag: ps shows flags)
   --out FILE           NDJSON output, one event a line; rotated to FILE.1, FILE.2, … (1 is the oldest)
   --state FILE         cursor and output offset (default: FILE.state.json beside --out)
+                       (the signed checkpoints received go to FILE.checkpoints, for itportal verify)
   --since INSTANT      first poll only: events at or after it (ISO 8601, e.g. 2026-04-25T00:00:00Z)
   --event-type LIST    server-side filter, e.g. Login.Failure,Access.Denied or Login.*
   --limit N            events per page, 1-5000 (default: the server's, 5000)
@@ -299,6 +300,8 @@ export async function siemPull(args: string[]): Promise<number> {
 
     let events = 0;
     let pages = 0;
+    const checkpointsPath = `${options.out}.checkpoints`;
+    let lastCheckpoint: string | null = null;
     while (!stopping) {
       const page = await fetchPageWithRetry(
         {
@@ -319,6 +322,13 @@ export async function siemPull(args: string[]): Promise<number> {
         },
       );
       const committed = output.commitPage(page.Events, page.NextCursor);
+      // After the page is committed: a checkpoint never covers events the output might not hold.
+      if (typeof page.Checkpoint === 'string' && page.Checkpoint !== lastCheckpoint) {
+        fs.appendFileSync(checkpointsPath, `${JSON.stringify({ Checkpoint: page.Checkpoint })}\n`, {
+          mode: 0o600,
+        });
+        lastCheckpoint = page.Checkpoint;
+      }
       pages += 1;
       events += page.Events.length;
       const fields = {

@@ -56,6 +56,9 @@ export interface SiemKeysTable {
   created_at: number;
   last_used_at: number | null;
   last_used_from: string | null;
+  /** The highest next Seq of the trail this key's cursors reached (0005), and when. */
+  delivered_next_seq: number | null;
+  delivered_at: number | null;
   revoked_at: number | null;
   revoked_by_username: string | null;
   // 0002 also created denied_recorded_at / denied_suppressed; unused since refusal records are

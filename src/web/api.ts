@@ -114,6 +114,24 @@ export interface SiemKey {
   lastUsedFrom: string | null;
   revokedAt: string | null;
   revokedBy: string | null;
+  deliveredThroughSeq: number | null;
+  deliveredAt: string | null;
+  lagEvents: number | null;
+  lagSeconds: number | null;
+}
+
+export interface LogView {
+  Size: number;
+  RootHash: string;
+  LatestEventAt: string | null;
+  Checkpoint: string;
+}
+
+/** GET /api/admin/siem/log: both logs' heads and the verifier key. */
+export interface SiemLog {
+  VerifierKey: string;
+  Trail: LogView;
+  Polls: LogView;
 }
 
 export interface IssuedKey extends SiemKey {

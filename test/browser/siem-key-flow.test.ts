@@ -104,6 +104,24 @@ describe('SIEM key flow in Chromium', () => {
     expect(rowText).toContain('from 127.0.0.1');
     expect(rowText).toContain('by admin');
     expect(await page.content()).not.toContain(secret);
+    // How far it has read: its last Seq delivered and the lag behind the log head.
+    const lastSeq = first.body.Events[first.body.Events.length - 1]!.Seq as number;
+    expect(await row.locator('[data-label="Delivered"]').textContent()).toMatch(
+      new RegExp(`^through Seq ${lastSeq.toLocaleString('en-US')}(caught up|[\\d,]+ events behind)`),
+    );
+    // The log head, the latest checkpoint and the verifier key the server publishes.
+    const logSection = page.getByRole('region', { name: 'Tamper-evident log' });
+    const published = (
+      await (await fetch(`${env.server.url}/api/siem/log/key`, { headers: { accept: 'text/plain' } })).text()
+    ).trim();
+    expect((await logSection.getByLabel('Verifier key').textContent())?.trim()).toBe(published);
+    expect(await logSection.getByLabel('Latest checkpoint').textContent()).toMatch(
+      /\/itportal\/\d+\/trail\n\d+\n/,
+    );
+    expect(await logSection.textContent()).toMatch(/Log head[\d,]+ events \(Seq 0–[\d,]+\)/);
+    expect(await logSection.getByLabel('Verify command').textContent()).toContain(
+      'itportal verify --key-file',
+    );
     // A second key, so that the list in the screenshot has more than one row.
     await page.getByLabel('Description').fill('Sentinel (staging)');
     await page.getByRole('button', { name: 'Generate New Key' }).click();

@@ -23,6 +23,9 @@ export function migration0005(d: DialectAdapter) {
       await exec('create index log_entries_type on log_entries (tenant_id, log, event_type, seq)');
       await exec('create index log_entries_time on log_entries (tenant_id, log, watermark, seq)');
       await exec('create index log_entries_source on log_entries (tenant_id, source, source_id)');
+      // How far each SIEM key has read the trail: the highest next Seq its cursors reached, and when.
+      await exec(`alter table siem_keys add column delivered_next_seq ${bigint}`);
+      await exec(`alter table siem_keys add column delivered_at ${bigint}`);
       await exec(
         `create table log_nodes (tenant_id ${bigint} not null, log smallint not null, level smallint not null, idx ${bigint} not null, hash ${bytes} not null, primary key (tenant_id, log, level, idx))${clustered}`,
       );

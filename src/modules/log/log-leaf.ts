@@ -8,7 +8,7 @@
  *   `,"Details":` of a leaf is the top-level one: `Actor` holds no Details key, and inside a JSON
  *   string a `"` is always escaped, so `,"` never occurs there. A page is then the leaves joined,
  *   with no parse or stringify per event; a SIEM's copy is its leaf plus two derived fields.
- * - `leafOfRecord` undoes it for a verifier: cut the two fields out where the server put them and, when
+ * - `leafOfServerLine` undoes it for a verifier: cut the two fields out where the server put them and, when
  *   the record is not in that shape (a SIEM re-serialized it), canonicalize it afresh.
  */
 import canonicalizeModule from 'canonicalize';
@@ -80,19 +80,94 @@ export function wireOfLeaf(leaf: string, eventType: string): string {
   return at < 0 ? leaf : leaf.slice(0, at) + derived + leaf.slice(at);
 }
 
+const CATEGORY = ',"Category":';
+const EVENT_TYPE = ',"EventType":"';
+const SEQ = ',"Seq":';
+
 /**
- * The leaf a record received from the feed stands for: the server's text with the derived fields
- * cut out when it is in the server's shape (fast; exact bytes), else the canonical JSON of the parsed
- * record without them (a SIEM that re-serialized its copy).
+ * A line exactly as the server wrote it (`siem pull` keeps the bytes): its leaf, Seq and type without
+ * parsing it, or null when it is in another shape (then parse it and use canonicalLeaf).
+ *
+ * Sound for a verifier because the leaf is hashed as cut: when its hash reaches a signed root, the
+ * leaf is the server's byte for byte, and the cut-out part was checked to be exactly the derived text
+ * of the type, so the whole line is the server's. `lastIndexOf` finds the top-level EventType and Seq:
+ * after them come only fixed-key objects and strings, in which `,"` cannot occur (quotes are escaped),
+ * while Details, before them, may hold such keys at any depth.
  */
-export function leafOfRecord(line: string, parsed: Record<string, unknown>): string {
-  const start = line.indexOf(',"Category":');
-  const end = line.indexOf(DETAILS);
-  if (start > 0 && end > start && line.startsWith('{"Actor":')) {
-    const cut = line.slice(0, start) + line.slice(end);
-    return cut;
+export function leafOfServerLine(line: string): { leaf: string; seq: number; eventType: string } | null {
+  if (!line.startsWith('{"Actor":') || !line.endsWith('}')) return null;
+  const start = line.indexOf(CATEGORY);
+  const end = line.indexOf(DETAILS, start);
+  if (start < 0 || end < 0) return null;
+  const t = line.lastIndexOf(EVENT_TYPE);
+  if (t < end) return null;
+  const eventType = line.slice(t + EVENT_TYPE.length, line.indexOf('"', t + EVENT_TYPE.length));
+  const derived = derivedText.get(eventType);
+  if (derived === undefined || line.slice(start, end) !== derived) return null;
+  const q = line.lastIndexOf(SEQ);
+  if (q < t) return null;
+  let seq = 0;
+  let i = q + SEQ.length;
+  for (; i < line.length; i++) {
+    const c = line.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    seq = seq * 10 + c;
   }
-  return canonicalLeaf(parsed);
+  if (i === q + SEQ.length || line.charCodeAt(i) !== 44 /* , */ || i - (q + SEQ.length) > 15) return null;
+  return { leaf: line.slice(0, start) + line.slice(end), seq, eventType };
+}
+
+const B = (t: string) => Buffer.from(t, 'utf8');
+const ACTOR_B = B('{"Actor":');
+const CATEGORY_B = B(CATEGORY);
+const DETAILS_B = B(DETAILS);
+const EVENT_TYPE_B = B(EVENT_TYPE);
+const SEQ_B = B(SEQ);
+const derivedBytes = new Map([...derivedText].map(([type, text]) => [type, B(text)]));
+let scratch = Buffer.alloc(64 * 1024);
+
+/**
+ * leafOfServerLine on the line's bytes (no UTF-8 decoding): the leaf's hash input `0x00 ‖ leaf`,
+ * valid until the next call, with the Seq; null when the line is in another shape.
+ */
+export function leafInputOfServerLine(line: Buffer): { input: Buffer; seq: number } | null {
+  const n = line.length;
+  if (
+    n < ACTOR_B.length ||
+    line[n - 1] !== 0x7d ||
+    line.compare(ACTOR_B, 0, ACTOR_B.length, 0, ACTOR_B.length) !== 0
+  )
+    return null;
+  const start = line.indexOf(CATEGORY_B);
+  const end = start < 0 ? -1 : line.indexOf(DETAILS_B, start);
+  if (end < 0) return null;
+  const t = line.lastIndexOf(EVENT_TYPE_B);
+  if (t < end) return null;
+  const typeAt = t + EVENT_TYPE_B.length;
+  const typeEnd = line.indexOf(0x22, typeAt);
+  const derived = derivedBytes.get(line.toString('latin1', typeAt, typeEnd));
+  if (
+    derived === undefined ||
+    end - start !== derived.length ||
+    line.compare(derived, 0, derived.length, start, end) !== 0
+  )
+    return null;
+  const q = line.lastIndexOf(SEQ_B);
+  if (q < typeEnd) return null;
+  let seq = 0;
+  let i = q + SEQ_B.length;
+  for (; i < n; i++) {
+    const c = line[i]! - 48;
+    if (c < 0 || c > 9) break;
+    seq = seq * 10 + c;
+  }
+  if (i === q + SEQ_B.length || line[i] !== 0x2c || i - (q + SEQ_B.length) > 15) return null;
+  const size = 1 + n - (end - start);
+  if (scratch.length < size) scratch = Buffer.alloc(size * 2);
+  scratch[0] = 0;
+  line.copy(scratch, 1, 0, start);
+  line.copy(scratch, 1 + start, end, n);
+  return { input: scratch.subarray(0, size), seq };
 }
 
 export function canonicalLeaf(parsed: Record<string, unknown>): string {

@@ -11,6 +11,7 @@ import {
   consistencyProof,
   inclusionProof,
   leafHash,
+  leafHashOfInput,
   rootAt,
   verifyConsistency,
   verifyInclusion,
@@ -140,7 +141,13 @@ describe('Merkle tree (RFC 9162) against published vectors', () => {
       const { range, read } = buildTree(hashes.slice(0, n));
       expect(range.root().toString('hex')).toBe(ROOTS[n - 1]);
       expect((await rootAt(n, read)).toString('hex')).toBe(ROOTS[n - 1]);
+      // The verifier's allocation-free push gives the same roots.
+      const pushed = CompactRange.empty();
+      for (const h of hashes.slice(0, n)) pushed.push(h);
+      expect(pushed.root().toString('hex')).toBe(ROOTS[n - 1]);
     }
+    // A leaf as bytes (0x00 ‖ leaf, the verifier's path) hashes as the leaf string.
+    expect(leafHashOfInput(Buffer.from('\u0000{"a":"é"}', 'utf8')).equals(leafHash('{"a":"é"}'))).toBe(true);
   });
 
   it('produces and verifies the published inclusion proofs', async () => {

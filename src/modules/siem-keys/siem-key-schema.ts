@@ -40,6 +40,14 @@ export const SiemKeySchema = Type.Object({
   lastUsedFrom: NullableString,
   revokedAt: NullableString,
   revokedBy: NullableString,
+  /** The last Seq of the trail delivered to this key; null before its first delivery. */
+  deliveredThroughSeq: Type.Union([Type.Integer(), Type.Null()]),
+  /** When that delivery was. */
+  deliveredAt: NullableString,
+  /** Trail events not read by this key yet (the log head's size minus its next Seq). */
+  lagEvents: Type.Union([Type.Integer(), Type.Null()]),
+  /** Seconds from the last delivered event to the newest event of the trail (0 when caught up). */
+  lagSeconds: Type.Union([Type.Integer(), Type.Null()]),
 });
 
 export const IssuedKeySchema = Type.Intersect([

@@ -29,6 +29,18 @@ export interface SiemKeyView {
   lastUsedFrom: string | null;
   revokedAt: string | null;
   revokedBy: string | null;
+  /** The last Seq of the trail delivered to this key (null: none yet), and when it was delivered. */
+  deliveredThroughSeq: number | null;
+  deliveredAt: string | null;
+  /** Events of the trail the key has not read yet, and the time from its last delivered event to the newest event. */
+  lagEvents: number | null;
+  lagSeconds: number | null;
+}
+
+/** The trail's head and its events' times, for a key's lag (modules/log/log-store.ts). */
+export interface TrailReader {
+  head(tenantId: number): Promise<{ size: number; latestAt: number | null }>;
+  timeOf(tenantId: number, seq: number): Promise<number | null>;
 }
 
 export interface PollRecordView {
@@ -59,6 +71,13 @@ export function presentKey(row: SiemKeyRow): SiemKeyView {
     lastUsedFrom: row.last_used_from,
     revokedAt: iso(row.revoked_at),
     revokedBy: row.revoked_by_username,
+    deliveredThroughSeq:
+      row.delivered_next_seq === null || Number(row.delivered_next_seq) === 0
+        ? null
+        : Number(row.delivered_next_seq) - 1,
+    deliveredAt: iso(row.delivered_at === null ? null : Number(row.delivered_at)),
+    lagEvents: null,
+    lagSeconds: null,
   };
 }
 
@@ -117,10 +136,13 @@ export function createSiemKeyService({
   store,
   clock,
   refusals,
+  trail,
 }: {
   db: Kysely<DB>;
   store: SiemKeyStore;
   clock: Clock;
+  /** When given, listed keys carry their lag behind the trail's head. */
+  trail?: TrailReader;
   /** Throttles refusal records (and counts wrong secrets per key). */
   refusals: RefusalThrottle;
 }) {
@@ -182,6 +204,8 @@ export function createSiemKeyService({
       last_used_from: null,
       revoked_at: null,
       revoked_by_username: null,
+      delivered_next_seq: null,
+      delivered_at: null,
     };
     await db.transaction().execute(async (trx) => {
       await store.insert(trx, row);
@@ -213,7 +237,20 @@ export function createSiemKeyService({
   }
 
   async function listSiemKeys(tenantId: number): Promise<SiemKeyView[]> {
-    return (await store.list(tenantId)).map(presentKey);
+    const keys = (await store.list(tenantId)).map(presentKey);
+    if (!trail) return keys;
+    const head = await trail.head(tenantId);
+    for (const k of keys) {
+      const next = k.deliveredThroughSeq === null ? 0 : k.deliveredThroughSeq + 1;
+      k.lagEvents = Math.max(0, head.size - next);
+      if (k.deliveredThroughSeq === null) continue;
+      const at = await trail.timeOf(tenantId, k.deliveredThroughSeq);
+      k.lagSeconds =
+        k.lagEvents === 0 || at === null || head.latestAt === null
+          ? 0
+          : Math.max(0, Math.round((head.latestAt - at) / 1000));
+    }
+    return keys;
   }
 
   async function listPolls(tenantId: number, id: string, limit: number): Promise<PollRecordView[]> {
@@ -297,7 +334,14 @@ export function createSiemKeyService({
   async function recordPoll(tenantId: number, poll: PollRecord): Promise<void> {
     const now = clock.now();
     await db.transaction().execute(async (trx) => {
-      await store.markUsed(trx, tenantId, poll.key.id, now, poll.ip);
+      await store.markUsed(
+        trx,
+        tenantId,
+        poll.key.id,
+        now,
+        poll.ip,
+        poll.log === 'trail' ? poll.nextSeq : null,
+      );
       await appendEvent(
         trx,
         tenantId,

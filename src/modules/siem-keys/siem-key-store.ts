@@ -1,4 +1,5 @@
 /** SQL for SIEM keys and their poll records. Every query names the tenant. */
+import { sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB, SiemKeysTable } from '../../db/schema.js';
 import type { Selectable } from 'kysely';
@@ -40,10 +41,25 @@ export function createSiemKeyStore(db: Kysely<DB>) {
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
-    async markUsed(trx: Db, tenantId: number, id: string, at: number, from: string): Promise<void> {
+    async markUsed(
+      trx: Db,
+      tenantId: number,
+      id: string,
+      at: number,
+      from: string,
+      /** The trail's next Seq after this poll (null: the poll read the poll log). */
+      trailNextSeq: number | null = null,
+    ): Promise<void> {
       await trx
         .updateTable('siem_keys')
         .set({ last_used_at: at, last_used_from: from })
+        .$if(trailNextSeq !== null, (q) =>
+          q.set({
+            // Never backwards: a retried older cursor delivers nothing new.
+            delivered_next_seq: sql<number>`case when delivered_next_seq is null or delivered_next_seq < ${trailNextSeq} then ${trailNextSeq} else delivered_next_seq end`,
+            delivered_at: sql<number>`case when delivered_next_seq is null or delivered_next_seq < ${trailNextSeq} then ${at} else delivered_at end`,
+          }),
+        )
         .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .execute();

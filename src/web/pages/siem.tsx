@@ -3,7 +3,7 @@
  * (never a secret: the API does not have them), revoke with a confirmation, and a key's poll history.
  */
 import { useRef, useState } from 'react';
-import { api, type IssuedKey, type PollRecord, type SiemKey } from '../api.ts';
+import { api, type IssuedKey, type PollRecord, type SiemKey, type SiemLog } from '../api.ts';
 import {
   Badge,
   ConfirmDialog,
@@ -71,6 +71,86 @@ function useRevoke(onDone: () => Promise<void> | void) {
     />
   );
   return { ask: setTarget, dialog };
+}
+
+/** How far a key has read the trail: its last Seq and its lag behind the head (events and time). */
+function Delivery({ k }: { k: SiemKey }) {
+  if (k.deliveredThroughSeq === null) {
+    return (
+      <>
+        <span className="muted">nothing yet</span>
+        {k.lagEvents !== null && k.lagEvents > 0 && (
+          <span className="sub">{k.lagEvents.toLocaleString('en-US')} events waiting</span>
+        )}
+      </>
+    );
+  }
+  return (
+    <>
+      <span>through Seq {k.deliveredThroughSeq.toLocaleString('en-US')}</span>
+      <span className="sub">
+        {k.lagEvents === 0
+          ? 'caught up'
+          : `${(k.lagEvents ?? 0).toLocaleString('en-US')} events behind${k.lagSeconds ? `, ${formatLag(k.lagSeconds)}` : ''}`}
+      </span>
+    </>
+  );
+}
+
+export function formatLag(seconds: number): string {
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+  return `${Math.floor(seconds / 86400)} d ${Math.floor((seconds % 86400) / 3600)} h`;
+}
+
+export function verifyCommand(): string {
+  return 'itportal verify --key-file itportal-verifier.pub events.ndjson*';
+}
+
+/** The tamper-evident log: head, latest checkpoint and the verifier key (SPEC §8). */
+function LogSection() {
+  const log = useLoad<SiemLog>('/api/admin/siem/log');
+  return (
+    <Section title="Tamper-evident log">
+      <ErrorAlert error={log.error} />
+      {log.data && (
+        <>
+          <dl className="facts">
+            <dt>Log head</dt>
+            <dd>
+              {log.data.Trail.Size.toLocaleString('en-US')} events (Seq 0–
+              {Math.max(0, log.data.Trail.Size - 1).toLocaleString('en-US')})
+              {log.data.Trail.LatestEventAt && (
+                <span className="sub">
+                  newest event <Time iso={log.data.Trail.LatestEventAt} />
+                </span>
+              )}
+            </dd>
+            <dt>Poll log</dt>
+            <dd>{log.data.Polls.Size.toLocaleString('en-US')} poll records</dd>
+          </dl>
+          <h3>Latest checkpoint</h3>
+          <pre className="snippet" aria-label="Latest checkpoint">
+            {log.data.Trail.Checkpoint}
+          </pre>
+          <h3>Verifier key</h3>
+          <pre className="snippet" aria-label="Verifier key">
+            {log.data.VerifierKey}
+          </pre>
+          <CopyButton text={log.data.VerifierKey} label="Copy verifier key" />
+          <p>
+            Verify: save the verifier key as <code>itportal-verifier.pub</code> (or fetch{' '}
+            <code>GET /api/siem/log/key</code>), then, beside the output of <code>itportal siem pull</code>:
+          </p>
+          <pre className="snippet" aria-label="Verify command">
+            {verifyCommand()}
+          </pre>
+          <CopyButton text={verifyCommand()} label="Copy verify command" />
+        </>
+      )}
+    </Section>
+  );
 }
 
 export function SiemPage() {
@@ -189,6 +269,7 @@ export function SiemPage() {
                   <th scope="col">Key</th>
                   <th scope="col">Created</th>
                   <th scope="col">Last used</th>
+                  <th scope="col">Delivered</th>
                   <th scope="col">Allowed CIDRs</th>
                   <th scope="col">Status</th>
                   <th scope="col">
@@ -210,6 +291,9 @@ export function SiemPage() {
                     <td data-label="Last used">
                       <Time iso={k.lastUsedAt} empty="never" />
                       {k.lastUsedFrom && <span className="sub">from {k.lastUsedFrom}</span>}
+                    </td>
+                    <td data-label="Delivered">
+                      <Delivery k={k} />
                     </td>
                     <td data-label="Allowed CIDRs">
                       {k.allowedCidrs ? (
@@ -245,6 +329,8 @@ export function SiemPage() {
           </div>
         )}
       </Section>
+
+      <LogSection />
 
       <Section title="Set up your SIEM">
         <p>

@@ -1,0 +1,224 @@
+/**
+ * `itportal verify --key-file <verifier key> <files…>`: the auditor's offline check (SPEC §8), no
+ * portal and no network needed. The files are what `itportal siem pull` wrote: the NDJSON output and
+ * its rotations (in any order: they are put in Seq order by their first record) and FILE.checkpoints
+ * (found beside the output, or given). Its state and lock files are passed over, so `events.ndjson*`
+ * is a valid argument list.
+ *
+ * Exit codes: 0 verified; 1 verification failed (the first bad Seq and why on stderr); 2 bad usage
+ * (unreadable key or file).
+ */
+import fs from 'node:fs';
+import { parseVerifierKey, type NoteVerifier } from '../modules/log/note.js';
+import {
+  LogVerifier,
+  VerifyFailure,
+  openCheckpoint,
+  type SignedCheckpoint,
+} from '../modules/log/verifier.js';
+
+export class VerifyUsageError extends Error {
+  override name = 'UsageError';
+}
+
+const SKIPPED = /\.(state\.json|lock|tmp)$/;
+const CHECKPOINTS = /\.checkpoints$/;
+
+export interface VerifyOptions {
+  keyFile: string;
+  files: string[];
+  /** Progress on stderr: a bar on a terminal, otherwise nothing (the summary line is enough). */
+  progress?: boolean;
+}
+
+export function readVerifierKey(file: string): NoteVerifier {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new VerifyUsageError(`cannot read the key file ${file}: ${(err as NodeJS.ErrnoException).code}`);
+  }
+  // The file may hold the key itself, or the JSON GET /api/siem/log/key answers.
+  try {
+    const parsed = JSON.parse(text) as { VerifierKey?: unknown };
+    if (typeof parsed.VerifierKey === 'string') text = parsed.VerifierKey;
+  } catch {
+    // the plain key
+  }
+  try {
+    return parseVerifierKey(text);
+  } catch (err) {
+    throw new VerifyUsageError(`${file}: ${(err as Error).message}`);
+  }
+}
+
+/** The checkpoints of a file: one JSON object a line with a Checkpoint note (siem pull), or one raw note. */
+function readCheckpoints(file: string, key: NoteVerifier): SignedCheckpoint[] {
+  const text = fs.readFileSync(file, 'utf8');
+  if (!text.trimStart().startsWith('{')) return [openCheckpoint(text, key, file)];
+  const out: SignedCheckpoint[] = [];
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let note: unknown;
+    try {
+      note = (JSON.parse(line) as { Checkpoint?: unknown }).Checkpoint;
+    } catch {
+      // A last line cut by a kill of siem pull mid-write: the checkpoints before it stand.
+      if (i === lines.length - 1) return;
+      note = undefined;
+    }
+    if (typeof note !== 'string') {
+      throw new VerifyFailure('malformed', null, `malformed: ${file}:${i + 1} holds no Checkpoint`);
+    }
+    out.push(openCheckpoint(note, key, `${file}:${i + 1}`));
+  });
+  return out;
+}
+
+function firstSeq(file: string): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.subarray(0, n).toString('utf8');
+    const m = /"Seq":(\d+)/.exec(text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length));
+    return m ? Number(m[1]) : -1;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function progressBar(total: number, enabled: boolean) {
+  let last = 0;
+  const started = Date.now();
+  return {
+    update(done: number, events: number) {
+      if (!enabled) return;
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      const width = 30;
+      const filled = total > 0 ? Math.round((done / total) * width) : width;
+      const rate = Math.round(events / Math.max(0.001, (now - started) / 1000));
+      process.stderr.write(
+        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${total > 0 ? Math.floor((done / total) * 100) : 100}% ${events} events, ${rate}/s`,
+      );
+    },
+    end() {
+      if (enabled) process.stderr.write('\n');
+    },
+  };
+}
+
+export interface VerifyOutcome {
+  ok: boolean;
+  events: number;
+  origin?: string;
+  checkpoints?: number;
+  seconds: number;
+  failure?: { reason: string; seq: number | null; message: string };
+}
+
+/** Verifies the files; resolves with the outcome (never throws a VerifyFailure). */
+export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome> {
+  const started = process.hrtime.bigint();
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  const key = readVerifierKey(options.keyFile);
+  const eventFiles: string[] = [];
+  const checkpointFiles = new Set<string>();
+  for (const file of options.files) {
+    if (!fs.existsSync(file)) throw new VerifyUsageError(`no such file: ${file}`);
+    if (SKIPPED.test(file)) continue;
+    if (CHECKPOINTS.test(file)) checkpointFiles.add(file);
+    else {
+      eventFiles.push(file);
+      const beside = `${file.replace(/\.\d+$/, '')}.checkpoints`;
+      if (fs.existsSync(beside)) checkpointFiles.add(beside);
+    }
+  }
+  if (eventFiles.length === 0) throw new VerifyUsageError('no event files given');
+  let events = 0;
+  try {
+    const checkpoints = [...checkpointFiles].flatMap((f) => readCheckpoints(f, key));
+    const verifier = new LogVerifier(checkpoints, key);
+    const ordered = eventFiles
+      .map((file) => ({ file, first: firstSeq(file), size: fs.statSync(file).size }))
+      .sort((a, b) => a.first - b.first);
+    const total = ordered.reduce((n, f) => n + f.size, 0);
+    const bar = progressBar(total, options.progress ?? false);
+    let readBytes = 0;
+    try {
+      for (const { file } of ordered) {
+        let lineNo = 0;
+        let rest: Buffer = Buffer.alloc(0);
+        const where = () => `${file}:${lineNo}`;
+        for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+          const buf = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+          readBytes += (chunk as Buffer).length;
+          let start = 0;
+          for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
+            lineNo += 1;
+            if (nl > start) {
+              verifier.addBytes(buf.subarray(start, nl), where);
+              events += 1;
+            }
+            start = nl + 1;
+          }
+          rest = buf.subarray(start);
+          bar.update(readBytes, events);
+        }
+        if (rest.toString('utf8').trim() !== '') {
+          lineNo += 1;
+          verifier.addBytes(rest, where);
+          events += 1;
+        }
+      }
+    } finally {
+      bar.end();
+    }
+    const summary = verifier.finish();
+    return {
+      ok: true,
+      events: summary.events,
+      origin: summary.origin,
+      checkpoints: summary.checkpointsMatched,
+      seconds: seconds(),
+    };
+  } catch (err) {
+    if (!(err instanceof VerifyFailure)) throw err;
+    return {
+      ok: false,
+      events,
+      seconds: seconds(),
+      failure: { reason: err.reason, seq: err.seq, message: err.message },
+    };
+  }
+}
+
+export async function verify(keyFile: string, files: string[], opts: { json?: boolean }): Promise<number> {
+  let outcome: VerifyOutcome;
+  try {
+    outcome = await verifyFiles({ keyFile, files, progress: !opts.json && process.stderr.isTTY });
+  } catch (err) {
+    if (err instanceof VerifyUsageError) {
+      console.error(`itportal verify: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const rate = Math.round(outcome.events / Math.max(outcome.seconds, 1e-6));
+  if (opts.json) {
+    console.log(JSON.stringify({ ...outcome, eventsPerSecond: rate }));
+  } else if (outcome.ok) {
+    console.log(
+      `verified: Seq 0..${outcome.events - 1} of ${outcome.origin}, each exactly once and unaltered ` +
+        `(${outcome.events} events, ${outcome.checkpoints} signed checkpoints matched, ${outcome.seconds.toFixed(2)} s, ${rate} events/s)`,
+    );
+  } else {
+    console.error(
+      `itportal verify: FAILED at Seq ${outcome.failure!.seq ?? '-'}: ${outcome.failure!.message}`,
+    );
+  }
+  return outcome.ok ? 0 : 1;
+}

@@ -1,0 +1,221 @@
+/**
+ * The auditor's proof end to end (SPEC §8): `itportal siem pull` drains the feed of a real server into
+ * rotated NDJSON and keeps the signed checkpoints beside it; `itportal verify` (a real process, from
+ * dist/) passes on that copy, then fails, naming the Seq and the reason, on a copy with one byte of one
+ * event altered, one line dropped (in the middle and at the end), one line duplicated, and under
+ * another installation's verifier key.
+ */
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendEvent } from '../src/modules/audit/audit-store.js';
+import type { EventType } from '../src/modules/audit/event-types.js';
+import { createNoteSigner } from '../src/modules/log/note.js';
+import { buildKey, drain, login } from './factories.js';
+import { startServer, type TestServer } from './harness.js';
+import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
+
+const BIN = path.resolve('bin/itportal.js');
+const TYPES: EventType[] = [
+  'Login.Success',
+  'Login.Failure',
+  'Access.Object',
+  'Access.Denied',
+  'PolicyChange',
+];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function itportal(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const { ITPORTAL_SIEM_KEY: _drop, ...base } = process.env;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...base, ...env }, timeout: 120_000 },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0,
+          stdout,
+          stderr,
+        }),
+    );
+  });
+}
+
+/** The NDJSON files of a pull (output and rotations) and its checkpoints, as `out*` would list them. */
+function pullFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith('events.ndjson'))
+    .map((f) => path.join(dir, f));
+}
+
+/** A copy of the pull's directory, with one event file's lines edited. */
+function tampered(dir: string, edit: (lines: string[]) => void): string {
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-verify-bad-'));
+  for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(copy, f));
+  // All events in one file makes the edit easy to aim: concatenate the rotations in Seq order.
+  const eventFiles = pullFiles(copy).filter((f) => !/\.(checkpoints|state\.json|lock)$/.test(f));
+  const lines = eventFiles
+    .flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean))
+    .sort((a, b) => JSON.parse(a).Seq - JSON.parse(b).Seq);
+  for (const f of eventFiles) fs.rmSync(f);
+  edit(lines);
+  fs.writeFileSync(path.join(copy, 'events.ndjson'), lines.map((l) => `${l}\n`).join(''));
+  return copy;
+}
+
+const lineOf = (lines: string[], seq: number) => lines.findIndex((l) => JSON.parse(l).Seq === seq);
+
+for (const kind of STORES) {
+  describe(`itportal verify on ${kind}`, () => {
+    let testDb: TestDatabase;
+    let server: TestServer;
+    let dir: string;
+    let keyFile: string;
+    let total = 0;
+
+    beforeAll(async () => {
+      testDb = await createTestDatabase(kind);
+      server = await startServer(testDb, { SIEM_RATE_LIMIT_PER_MINUTE: '100000' });
+      const tenantId = await server.ctx.tenants.defaultTenantId(Date.now());
+      const { key } = await buildKey(server, await login(server));
+      for (let i = 0; i < 400; i++) {
+        await appendEvent(
+          server.database.db,
+          tenantId,
+          {
+            eventType: TYPES[i % TYPES.length]!,
+            outcome: 'success',
+            // Non-ASCII and characters JSON escapes: the leaf is the canonical form, byte for byte.
+            actor: { userId: i, username: `usér-${i} "q" \\ \u2028`, ip: '10.0.0.9', userAgent: 'verify' },
+            target: { type: 'document', id: String(i), name: `Doc ${i} ✓` },
+            details: { i, nested: { b: 1, a: [1.5, 'x'] } },
+          },
+          Date.now(),
+        );
+      }
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-verify-'));
+      fs.writeFileSync(path.join(dir, 'siem.key'), `${key}\n`, { mode: 0o600 });
+      // Small pages and small files: many checkpoints, several rotations.
+      const run = await itportal([
+        'siem',
+        'pull',
+        '--url',
+        server.url,
+        '--key-file',
+        path.join(dir, 'siem.key'),
+        '--out',
+        path.join(dir, 'events.ndjson'),
+        '--limit',
+        '25',
+        '--max-bytes',
+        '60000',
+        '--once',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      fs.rmSync(path.join(dir, 'siem.key'));
+      total = (await drain(server, key)).events.length;
+      expect(total).toBeGreaterThanOrEqual(400);
+      // The verifier key as an auditor gets it: the public endpoint, saved to a file.
+      const res = await fetch(`${server.url}/api/siem/log/key`, { headers: { accept: 'text/plain' } });
+      expect(res.status).toBe(200);
+      keyFile = path.join(os.tmpdir(), `itp-verifier-${crypto.randomUUID()}.pub`);
+      fs.writeFileSync(keyFile, await res.text());
+    }, 120_000);
+
+    afterAll(async () => {
+      await server?.close();
+      await testDb?.drop();
+    });
+
+    it('passes on the drained copy, rotations given in any order', async () => {
+      const files = pullFiles(dir);
+      expect(files.filter((f) => /\.ndjson\.\d+$/.test(f)).length).toBeGreaterThanOrEqual(2);
+      expect(files.some((f) => f.endsWith('.checkpoints'))).toBe(true);
+      const run = await itportal(['verify', '--key-file', keyFile, ...files.reverse()]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`verified: Seq 0..${total - 1} of `);
+      expect(run.stdout).toMatch(/\/itportal\/\d+\/trail/);
+      const json = await itportal(['verify', '--json', '--key-file', keyFile, ...files]);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, events: total });
+    });
+
+    it('fails on one altered byte, naming the Seq range the bad record is in', async () => {
+      const copy = tampered(dir, (lines) => {
+        const at = lineOf(lines, 137);
+        const altered = lines[at]!.replace('"Name":"Doc ', '"Name":"Dob ');
+        expect(altered).not.toBe(lines[at]);
+        lines[at] = altered;
+      });
+      const run = await itportal(['verify', '--json', '--key-file', keyFile, ...pullFiles(copy)]);
+      expect(run.code).toBe(1);
+      const out = JSON.parse(run.stdout);
+      expect(out.failure.reason).toBe('altered');
+      const m = /one of Seq (\d+)\.\.(\d+) does not hash/.exec(out.failure.message);
+      expect(m, out.failure.message).not.toBeNull();
+      expect(Number(m![1])).toBeLessThanOrEqual(137);
+      expect(Number(m![2])).toBeGreaterThanOrEqual(137);
+      expect(Number(m![2]) - Number(m![1])).toBeLessThan(25);
+    });
+
+    it('fails on an altered derived field (outside the hash) naming its Seq', async () => {
+      const copy = tampered(dir, (lines) => {
+        const at = lineOf(lines, 42);
+        const altered = lines[at]!.replace(/"Category":"[A-Za-z]+"/, '"Category":"Audit"');
+        expect(altered).not.toBe(lines[at]);
+        lines[at] = altered;
+      });
+      const run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(copy)]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('FAILED at Seq 42: altered');
+    });
+
+    it('fails on a dropped line, in the middle and at the end, naming the missing Seq', async () => {
+      const middle = tampered(dir, (lines) => void lines.splice(lineOf(lines, 200), 1));
+      let run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(middle)]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('FAILED at Seq 200: missing: Seq 200 ');
+      const end = tampered(dir, (lines) => void lines.pop());
+      run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(end)]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`FAILED at Seq ${total - 1}: missing: Seq ${total - 1} `);
+    });
+
+    it('fails on a duplicated line naming the Seq', async () => {
+      const copy = tampered(dir, (lines) => {
+        const at = lineOf(lines, 300);
+        lines.splice(at + 1, 0, lines[at]!);
+      });
+      const run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(copy)]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('FAILED at Seq 300: duplicated: Seq 300 again');
+    });
+
+    it("fails under another installation's verifier key (same name, other key)", async () => {
+      const name = fs.readFileSync(keyFile, 'utf8').trim().split('+')[0]!;
+      const other = createNoteSigner(name, crypto.randomBytes(32)).verifierKey;
+      const otherFile = path.join(os.tmpdir(), `itp-other-${crypto.randomUUID()}.pub`);
+      fs.writeFileSync(otherFile, `${other}\n`);
+      const run = await itportal(['verify', '--key-file', otherFile, ...pullFiles(dir)]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('bad signature');
+      const bad = await itportal([
+        'verify',
+        '--key-file',
+        path.join(dir, 'events.ndjson'),
+        ...pullFiles(dir),
+      ]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('not a verifier key');
+    });
+  });
+}
