@@ -36,7 +36,12 @@ for (const kind of STORES) {
                 values (1, 42, 'old-admin', 'SETTINGS_CHANGED', 'changed the backup schedule', '192.0.2.7', ${at})`.execute(
         database.db,
       );
-      expect(await migrateToLatest(database)).toEqual(['0002-event-store', '0003-portal', '0004-hardening']);
+      expect(await migrateToLatest(database)).toEqual([
+        '0002-event-store',
+        '0003-portal',
+        '0004-hardening',
+        '0005-log',
+      ]);
       await database.close();
 
       server = await startServer(testDb);

@@ -140,6 +140,7 @@ describe('SIEM key flow in Chromium', () => {
     await row.getByRole('link', { name: /Poll history/ }).click();
     await heading(page, 'Splunk production');
     const polls = page.getByRole('region', { name: 'Poll history' }).locator('tbody tr');
+    await polls.first().waitFor();
     expect(await polls.count()).toBe(1);
     const pollText = (await polls.first().textContent()) ?? '';
     expect(pollText).toContain('127.0.0.1');
