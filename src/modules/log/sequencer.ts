@@ -12,9 +12,11 @@
  * - Each source table is read in its `(txid, id)` order below the visibility horizon read in the
  *   batch (db/dialect.ts), from the head's position on: only final rows are sequenced, each once,
  *   and a row can never appear later behind a position (the feed's old guarantee, now paid once).
- * - Tables are interleaved by timestamp: the batch takes the earliest head among the tables, and stops
- *   at the earliest "last row read" of any table whose read was cut by the batch size (an unread row
- *   of it may be earlier than what the others still hold). Ties: SOURCE_TABLES order.
+ * - Tables are interleaved by timestamp, as a merge of their heads: the batch takes the earliest head
+ *   among the tables (ties: SOURCE_TABLES order) and stops when a table whose read was cut by the
+ *   batch size has given all the rows it read (its next head is unknown). A table's rows need not be
+ *   in time order within its `(txid, id)` order (clocks of several nodes, a bulk load), so the merge
+ *   compares heads only; it always takes at least one table's whole read, so a batch never stalls.
  * - Seq order is fixed once committed: nothing ever rewrites an entry, a node or a lower head.
  *
  * When it runs: on every node, for a tenant whose request just ended (its events have committed),
@@ -96,20 +98,16 @@ export function createSequencer({
           return { name, rows, at: 0, cut: rows.length === batchSize };
         }),
       );
-      // Stop before any event later than the last row read of a table that has more to read.
-      let bound = Infinity;
-      for (const s of streams) if (s.cut) bound = Math.min(bound, s.rows[s.rows.length - 1]!.createdAt);
+      // Merge by heads; stop once a table that has more to read has given all it read.
       const taken: StoredEvent[] = [];
-      for (;;) {
+      while (!streams.some((s) => s.cut && s.at === s.rows.length)) {
         let pick: (typeof streams)[number] | null = null;
         for (const s of streams) {
           const e = s.rows[s.at];
           if (e && (!pick || e.createdAt < pick.rows[pick.at]!.createdAt)) pick = s;
         }
         if (!pick) break;
-        const e = pick.rows[pick.at]!;
-        if (e.createdAt > bound) break;
-        taken.push(e);
+        taken.push(pick.rows[pick.at]!);
         pick.at += 1;
       }
       const more = streams.some((s) => s.cut || s.at < s.rows.length);
