@@ -8,10 +8,10 @@ import { CREDENTIAL_PURPOSE, createDataCrypto } from '../crypto/data-crypto.js';
 import type { DB } from './schema.js';
 
 /** The value stored under `name`: `proposed`, unless another node stored one first (then theirs). */
-async function claimServerValue(db: Kysely<DB>, name: string, proposed: Buffer): Promise<Buffer> {
+export async function claimServerValue(db: Kysely<DB>, name: string, proposed: string): Promise<string> {
   await db
     .insertInto('server_secrets')
-    .values({ name, value: proposed.toString('base64') })
+    .values({ name, value: proposed })
     .onConflict((oc) => oc.column('name').doNothing())
     .execute();
   const row = await db
@@ -19,11 +19,15 @@ async function claimServerValue(db: Kysely<DB>, name: string, proposed: Buffer):
     .select('value')
     .where('name', '=', name)
     .executeTakeFirstOrThrow();
-  return Buffer.from(row.value, 'base64');
+  return row.value;
+}
+
+async function claimBytes(db: Kysely<DB>, name: string, proposed: Buffer): Promise<Buffer> {
+  return Buffer.from(await claimServerValue(db, name, proposed.toString('base64')), 'base64');
 }
 
 export function loadServerSecret(db: Kysely<DB>, name: string): Promise<Buffer> {
-  return claimServerValue(db, name, crypto.randomBytes(32));
+  return claimBytes(db, name, crypto.randomBytes(32));
 }
 
 const DATA_KEY_CHECK = 'data_key_check';
@@ -66,7 +70,7 @@ export async function ensureDataKeyMatches(db: Kysely<DB>, dataKey: Buffer): Pro
       }
     }
   }
-  const stored = await claimServerValue(db, DATA_KEY_CHECK, check);
+  const stored = await claimBytes(db, DATA_KEY_CHECK, check);
   if (stored.length !== check.length || !crypto.timingSafeEqual(stored, check)) {
     throw new Error(MISMATCH);
   }

@@ -16,8 +16,8 @@
  * - Reads only: a failed read-ahead is forgotten and the poll reads afresh (and gets the real error).
  */
 export interface PreparedBody {
-  /** The page as sent: gzip bytes, or the JSON text when the poller did not accept gzip. */
-  payload: Buffer | string;
+  /** The page as sent: gzip bytes, or the JSON text's UTF-8 bytes when the poller did not accept gzip. */
+  payload: Buffer;
   gzip: boolean;
 }
 
