@@ -4,6 +4,8 @@
  * reload → its poll history shows the poll → Revoke → the key is refused. Once with the mouse (taking
  * the screenshots), once with the keyboard alone.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poll } from '../factories.js';
 import {
@@ -74,9 +76,20 @@ describe('SIEM key flow in Chromium', () => {
     const [, keyId, secret] = KEY_FORMAT.exec(key) ?? [];
     expect(keyId, key).toBeTruthy();
     await expect(page.getByText("you won't see it again", { exact: false }).isVisible()).resolves.toBe(true);
-    const snippet = await page.getByLabel('First poll command', { exact: true }).textContent();
-    expect(snippet).toContain(`Authorization: ApiKey ${key}`);
+    // The key is on no command line: it is read into ITPORTAL_SIEM_KEY, and the poll pipes the header
+    // to curl. The command, run as shown with that variable set, polls.
+    const snippet = (await page.getByLabel('First poll command', { exact: true }).textContent()) ?? '';
+    expect(snippet).not.toContain(key);
+    expect(snippet).not.toContain(secret!);
+    expect(snippet).toContain('"$ITPORTAL_SIEM_KEY"');
     expect(snippet).toContain(`${env.server.url}/api/siem/events`);
+    expect(await page.getByLabel('Read the key').textContent()).toContain('read -rsp');
+    // Asynchronously: the server answering curl runs in this process.
+    const ran = await promisify(execFile)('bash', ['-c', snippet], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ITPORTAL_SIEM_KEY: key },
+      encoding: 'utf8',
+    });
+    expect(Array.isArray((JSON.parse(ran.stdout) as { Events: unknown[] }).Events)).toBe(true);
 
     await page.getByRole('button', { name: 'Copy key' }).click();
     await page.getByText('Copied').first().waitFor();
@@ -140,8 +153,9 @@ describe('SIEM key flow in Chromium', () => {
     await row.getByRole('link', { name: /Poll history/ }).click();
     await heading(page, 'Splunk production');
     const polls = page.getByRole('region', { name: 'Poll history' }).locator('tbody tr');
-    await polls.first().waitFor();
-    expect(await polls.count()).toBe(1);
+    await polls.nth(1).waitFor();
+    // Two polls: the first-poll command's (run above) and the SIEM's, newest first.
+    expect(await polls.count()).toBe(2);
     const pollText = (await polls.first().textContent()) ?? '';
     expect(pollText).toContain('127.0.0.1');
     expect(pollText).toMatch(new RegExp(`Events${served}\\b|${served}`));

@@ -34,9 +34,19 @@ const GUIDES = [
   { href: '/docs/api.md', label: 'API reference (the feed, its cursor and errors)' },
 ];
 
-export function firstPollCommand(key: string): string {
-  return `curl -s --compressed -H "Authorization: ApiKey ${key}" "${window.location.origin}/api/siem/events?limit=100"`;
+/** The variable the UI and the docs keep the key in. */
+export const KEY_VARIABLE = 'ITPORTAL_SIEM_KEY';
+
+/**
+ * A first poll that keeps the key off every command line (shell history, `ps`): the key is read
+ * into a variable without echo, and curl reads the header from its standard input, fed by printf
+ * (a shell builtin, so no process ever carries the key as an argument).
+ */
+export function firstPollCommand(): string {
+  return `printf 'Authorization: ApiKey %s\n' "$${KEY_VARIABLE}" | curl -s --compressed -H @- "${window.location.origin}/api/siem/events?limit=100"`;
 }
+
+const READ_KEY = `read -rsp 'SIEM key: ' ${KEY_VARIABLE} && export ${KEY_VARIABLE}`;
 
 function StatusBadge({ status }: { status: string }) {
   return <Badge tone={status === 'active' ? 'success' : 'muted'}>{status}</Badge>;
@@ -203,11 +213,19 @@ export function SiemPage() {
             <CopyButton text={issued.key} label="Copy key" />
           </div>
           <h3>First poll</h3>
-          <p>Paste this into a terminal that can reach the portal:</p>
-          <pre className="snippet" aria-label="First poll command">
-            {firstPollCommand(issued.key)}
+          <p>
+            In a terminal that can reach the portal, put the key in <code>{KEY_VARIABLE}</code> (paste it at
+            the prompt: it is not echoed and stays out of the shell history):
+          </p>
+          <pre className="snippet" aria-label="Read the key">
+            {READ_KEY}
           </pre>
-          <CopyButton text={firstPollCommand(issued.key)} label="Copy command" />
+          <CopyButton text={READ_KEY} label="Copy" />
+          <p>Then poll (the key goes to curl on its standard input, never on a command line):</p>
+          <pre className="snippet" aria-label="First poll command">
+            {firstPollCommand()}
+          </pre>
+          <CopyButton text={firstPollCommand()} label="Copy command" />
           <div className="form-actions">
             <button type="button" className="btn btn-primary" onClick={() => setIssued(null)}>
               I have stored the key
@@ -334,12 +352,13 @@ export function SiemPage() {
 
       <Section title="Set up your SIEM">
         <p>
-          A first poll, with the key in the environment variable <code>ITP_SIEM_KEY</code>:
+          A first poll, with the key in the environment variable <code>{KEY_VARIABLE}</code> (set it with{' '}
+          <code>{READ_KEY}</code>):
         </p>
         <pre className="snippet" aria-label="First poll command with a placeholder">
-          {firstPollCommand('$ITP_SIEM_KEY')}
+          {firstPollCommand()}
         </pre>
-        <CopyButton text={firstPollCommand('$ITP_SIEM_KEY')} label="Copy command" />
+        <CopyButton text={firstPollCommand()} label="Copy command" />
         <p>
           Send back each answer's <code>NextCursor</code> as <code>cursor</code>; poll again at once while{' '}
           <code>HasMore</code> is true. Setup guides:
