@@ -11,18 +11,10 @@
  * - `leafOfServerLine` undoes it for a verifier: cut the two fields out where the server put them and, when
  *   the record is not in that shape (a SIEM re-serialized it), canonicalize it afresh.
  */
-import canonicalizeModule from 'canonicalize';
 import { EVENT_TYPE_LIST, SOURCE_TABLES, eventTypeInfo, type SourceTable } from '../audit/event-types.js';
 import { presentEvent } from '../feed/feed-presenter.js';
 import type { StoredEvent } from '../feed/feed-store.js';
-
-// The package is CommonJS whose typings declare an ES default export: the default import is the
-// function itself under Node, and `.default` of it under the typings' reading.
-type Canonicalize = (input: unknown) => string | undefined;
-const canonicalize: Canonicalize =
-  typeof canonicalizeModule === 'function'
-    ? (canonicalizeModule as Canonicalize)
-    : (canonicalizeModule as unknown as { default: Canonicalize }).default;
+import { jcs } from './jcs.js';
 
 export type LogName = 'trail' | 'polls';
 
@@ -62,7 +54,7 @@ export function sourceAt(index: number): SourceTable {
 /** The leaf of a stored event at `seq`, and the type it surfaces as. */
 export function leafOf(e: StoredEvent, seq: number): { leaf: string; eventType: string } {
   const { Category: _c, Controls: _k, ...rest } = presentEvent(e);
-  return { leaf: canonicalize({ ...rest, Seq: seq })!, eventType: rest.EventType };
+  return { leaf: jcs({ ...rest, Seq: seq }), eventType: rest.EventType };
 }
 
 const DETAILS = ',"Details":';
@@ -172,5 +164,5 @@ export function leafInputOfServerLine(line: Buffer): { input: Buffer; seq: numbe
 
 export function canonicalLeaf(parsed: Record<string, unknown>): string {
   const { Category: _c, Controls: _k, ...rest } = parsed;
-  return canonicalize(rest)!;
+  return jcs(rest);
 }

@@ -5,6 +5,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { Database } from '../../db/connect.js';
+import type { BulkColumn } from '../../db/dialect.js';
 import type { DB } from '../../db/schema.js';
 import type { FeedPosition } from '../feed/feed-cursor.js';
 import type { SourceTable } from '../audit/event-types.js';
@@ -67,7 +68,27 @@ function toHead(row: {
 
 const HEAD_COLUMNS = ['size', 'root', 'frontier', 'positions', 'watermark', 'latest_at'] as const;
 
-export function createLogStore({ db }: Pick<Database, 'db'>) {
+const ENTRY_COLUMNS: readonly BulkColumn[] = [
+  { name: 'tenant_id', type: 'bigint' },
+  { name: 'log', type: 'smallint' },
+  { name: 'seq', type: 'bigint' },
+  { name: 'event_type', type: 'text' },
+  { name: 'created_at', type: 'bigint' },
+  { name: 'watermark', type: 'bigint' },
+  { name: 'source', type: 'smallint' },
+  { name: 'source_id', type: 'bigint' },
+  { name: 'leaf', type: 'text' },
+  { name: 'leaf_hash', type: 'bytes' },
+];
+const NODE_COLUMNS: readonly BulkColumn[] = [
+  { name: 'tenant_id', type: 'bigint' },
+  { name: 'log', type: 'smallint' },
+  { name: 'level', type: 'smallint' },
+  { name: 'idx', type: 'bigint' },
+  { name: 'hash', type: 'bytes' },
+];
+
+export function createLogStore({ db, dialect }: Pick<Database, 'db' | 'dialect'>) {
   return {
     /** The head, or the empty log's when nothing was ever sequenced. */
     async readHead(tenantId: number, log: number, executor: Executor = db): Promise<LogHead> {
@@ -129,10 +150,31 @@ export function createLogStore({ db }: Pick<Database, 'db'>) {
       now: number,
     ): Promise<void> {
       for (let i = 0; i < entries.length; i += 1000) {
+        const chunk = entries.slice(i, i + 1000);
+        const bulk = dialect.bulkInsert(
+          'log_entries',
+          ENTRY_COLUMNS,
+          chunk.map((e) => [
+            tenantId,
+            log,
+            e.seq,
+            e.eventType,
+            e.createdAt,
+            e.watermark,
+            e.source,
+            e.sourceId,
+            e.leaf,
+            e.leafHash,
+          ]),
+        );
+        if (bulk) {
+          await bulk.execute(trx);
+          continue;
+        }
         await trx
           .insertInto('log_entries')
           .values(
-            entries.slice(i, i + 1000).map((e) => ({
+            chunk.map((e) => ({
               tenant_id: tenantId,
               log,
               seq: e.seq,
@@ -148,16 +190,20 @@ export function createLogStore({ db }: Pick<Database, 'db'>) {
           .execute();
       }
       for (let i = 0; i < nodes.length; i += 2000) {
+        const chunk = nodes.slice(i, i + 2000);
+        const bulk = dialect.bulkInsert(
+          'log_nodes',
+          NODE_COLUMNS,
+          chunk.map((n) => [tenantId, log, n.level, n.index, n.hash]),
+        );
+        if (bulk) {
+          await bulk.execute(trx);
+          continue;
+        }
         await trx
           .insertInto('log_nodes')
           .values(
-            nodes.slice(i, i + 2000).map((n) => ({
-              tenant_id: tenantId,
-              log,
-              level: n.level,
-              idx: n.index,
-              hash: n.hash,
-            })),
+            chunk.map((n) => ({ tenant_id: tenantId, log, level: n.level, idx: n.index, hash: n.hash })),
           )
           .execute();
       }
