@@ -22,6 +22,7 @@ import { SEQUENCER_APPLICATION_NAME } from './db/dialect.js';
 import { ensureDataKeyMatches, loadServerSecret } from './db/server-secrets.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandler } from './http/error-handler.js';
 import { ipInCidrs } from './http/ip.js';
+import { hoistErrorBody, openapiTransform } from './http/openapi.js';
 import { redactSecrets } from './http/redact.js';
 import { installRequestContext } from './http/request-context.js';
 import { installTextRules } from './http/text-rules.js';
@@ -294,7 +295,8 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
       info: {
         title: 'IT Portal API',
         version: '0.1.0',
-        description: 'IT Portal: portal, admin and SIEM feed routes. Errors are JSON {"Error","Message"}.',
+        description:
+          'IT Portal: portal, admin and SIEM feed routes. Every error is JSON `{"Error","Message"}` (ErrorBody); 429 and 503 carry Retry-After. The SIEM routes take `Authorization: ApiKey <key>`; the portal and admin routes the session cookie of POST /api/auth/login, and on POST, PUT, PATCH and DELETE also `X-CSRF-Token`.',
       },
       components: {
         securitySchemes: {
@@ -302,12 +304,22 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
             type: 'apiKey',
             in: 'header',
             name: 'Authorization',
-            description: 'ApiKey itp_siem_<id>_<secret>',
+            description:
+              'The header `Authorization: ApiKey itp_siem_<id>_<secret>` (a SIEM key of this portal).',
           },
-          Session: { type: 'apiKey', in: 'cookie', name: 'itp_session' },
+          Session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'itp_session',
+            description:
+              'The HttpOnly session cookie POST /api/auth/login sets; state-changing requests also send X-CSRF-Token.',
+          },
         },
       },
     },
+    // Security, error answers, headers and the CSRF parameter by route kind, in one place (http/openapi.ts).
+    transform: openapiTransform,
+    transformObject: hoistErrorBody,
   });
   installRequestContext(app, ctx);
   installTextRules(app);

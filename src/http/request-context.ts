@@ -41,7 +41,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** Liveness, readiness and metrics: answered for any host and address (they carry no tenant data). */
-const OPS_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+export const UNGATED_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -66,7 +66,7 @@ export function installRequestContext(
     reply.header('X-Request-Id', request.id);
     // Every request but the load balancer's probes belongs to a tenant and passes its IP lists. The
     // matched route decides, not the raw URL: /%61pi/... routes to /api/... and must not slip past.
-    if (OPS_ROUTES.has(request.routeOptions.url ?? '')) return;
+    if (UNGATED_ROUTES.has(request.routeOptions.url ?? '')) return;
     const tenantId = await ctx.tenants.resolveTenantId(request.hostname);
     if (tenantId === null) throw new AppError('not_found', 'no portal is configured for this host name');
     request.tenantId = tenantId;

@@ -79,6 +79,8 @@ export function auditRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsync
         schema: {
           tags: ['audit'],
           summary: 'The normalized events for the admin viewer, newest first, with filters and paging',
+          description:
+            'The same envelopes as the feed (poll records included), newest first, filtered by type, severity, outcome, actor and time; follow NextPage for older events.',
           querystring: AuditQuerySchema,
           response: {
             200: Type.Object({

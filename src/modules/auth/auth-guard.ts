@@ -5,6 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
+import { declareGuard } from '../../http/openapi.js';
 import { redactSecrets } from '../../http/redact.js';
 import { summaryDetails } from '../audit/refusal-throttle.js';
 import { appendEvent } from '../audit/audit-store.js';
@@ -70,7 +71,10 @@ export function createGuards(ctx: Pick<AppContext, 'auth' | 'database' | 'clock'
     throw new AppError('forbidden', 'this route is for administrators');
   }
 
-  return { requireUser, requireAdmin };
+  return {
+    requireUser: declareGuard('session', requireUser),
+    requireAdmin: declareGuard('admin', requireAdmin),
+  };
 }
 
 export type Guards = ReturnType<typeof createGuards>;

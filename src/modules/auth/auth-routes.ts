@@ -22,6 +22,8 @@ export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
         schema: {
           tags: ['auth'],
           summary: 'Sign in with username and password; opens a session cookie',
+          description:
+            'Checks the password (and the TOTP code when the user has one or the portal requires it), sets the HttpOnly `itp_session` cookie and answers the user with the `csrfToken` to send as X-CSRF-Token. One 401 for an unknown user, a wrong password and a lockout. Recorded as Login.Success or Login.Failure; sign-ins per address are rate-limited (429 with Retry-After).',
           body: LoginBody,
           response: { 200: Me, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
         },
@@ -69,6 +71,7 @@ export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
         schema: {
           tags: ['auth'],
           summary: 'End the session',
+          description: 'Ends the session on every node and clears the cookie. Recorded as Login.Logout.',
           response: { 204: Type.Null(), 401: ErrorBody },
         },
         onRequest: guards.requireUser,
@@ -88,7 +91,13 @@ export function authRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
     app.get(
       '/api/me',
       {
-        schema: { tags: ['auth'], summary: 'Who am I', response: { 200: Me, 401: ErrorBody } },
+        schema: {
+          tags: ['auth'],
+          summary: 'Who am I',
+          description:
+            "The session's user, role and tenant, and the csrfToken to send as X-CSRF-Token on every POST, PUT, PATCH and DELETE.",
+          response: { 200: Me, 401: ErrorBody },
+        },
         onRequest: guards.requireUser,
       },
       async (request) => {

@@ -25,9 +25,10 @@ export const Me = Type.Object({
   csrfToken: Type.String(),
 });
 
+/** Every error answer of the API (errors.ts): a stable code and a message, never a stack trace. */
 export const ErrorBody = Type.Object({
   /** Stable snake_case error code. */
-  Error: Type.String(),
+  Error: Type.String({ description: 'stable snake_case error code, e.g. invalid_cursor' }),
   /** What went wrong and how to fix it. */
-  Message: Type.String(),
+  Message: Type.String({ description: 'what went wrong and how to fix it' }),
 });

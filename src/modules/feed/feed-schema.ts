@@ -1,4 +1,5 @@
 import { Type } from '@fastify/type-provider-typebox';
+import { EVENT_TYPE_LIST, OUTCOMES, SEVERITIES, SOURCE_TABLES } from '../audit/event-types.js';
 
 export const FeedQuery = Type.Object(
   {
@@ -38,21 +39,36 @@ export const FeedQuery = Type.Object(
 const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) =>
   Type.Union([t, Type.Null()]);
 
+/** A string from a fixed list, as `{type: string, enum}` (what OpenAPI 3.0 client generators expect). */
+const OneOf = (values: readonly string[], description: string) =>
+  Type.Unsafe<string>({ type: 'string', enum: [...new Set(values)], description });
+
 export const EventEnvelopeSchema = Type.Object({
   /** SourceTable:PrimaryKey, globally unique and stable. */
   Id: Type.String(),
   /** ISO 8601 UTC with milliseconds and Z. */
   Timestamp: Type.String(),
-  /** Login.Success, Login.Failure, Login.Logout, Access.Object, Access.Denied, PolicyChange, AdminAction, Audit.SiemPoll. */
-  EventType: Type.String(),
-  /** Authentication, Access, Policy, Admin or Audit. */
-  Category: Type.String(),
-  /** info, warning or critical. */
-  Severity: Type.String(),
-  /** success, denied or failure. */
-  Outcome: Type.String(),
-  /** The source table: LogsLogin, LogsAccess, LogsAdmin, LogsDenied, LogsSiemPoll. */
-  SourceTable: Type.String(),
+  /** The event type, from the one registry (audit/event-types.ts). */
+  EventType: OneOf(
+    EVENT_TYPE_LIST.map((t) => t.type),
+    'the event type (Audit.SiemPoll only when asked for by name)',
+  ),
+  /** The event type's category. */
+  Category: OneOf(
+    EVENT_TYPE_LIST.map((t) => t.category),
+    "the event type's category",
+  ),
+  Severity: OneOf(SEVERITIES, 'the severity'),
+  Outcome: OneOf(OUTCOMES, 'the outcome'),
+  /** The table the event is stored in. */
+  SourceTable: OneOf(
+    SOURCE_TABLES.map((t) => t.name),
+    'the table the event is stored in',
+  ),
+  /** The event's position in its tenant's log, gap-free from 0: on every feed event. */
+  Seq: Type.Optional(
+    Type.Integer({ minimum: 0, description: "the event's position in its log (on every feed event)" }),
+  ),
   /** Who acted. */
   Actor: Type.Object({
     UserId: Nullable(Type.Integer()),
@@ -82,4 +98,6 @@ export const FeedResponse = Type.Object({
   NextCursor: Type.String(),
   /** True when a backlog remains: poll again at once. */
   HasMore: Type.Boolean(),
+  /** A signed checkpoint (C2SP tlog-checkpoint) whose tree covers the page's last Seq. */
+  Checkpoint: Type.String({ description: "a signed checkpoint covering the page's last Seq" }),
 });

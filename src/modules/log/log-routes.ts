@@ -101,6 +101,8 @@ export function logRoutes(ctx: AppContext, guards?: Guards): FastifyPluginAsyncT
         schema: {
           tags: ['siem-log'],
           summary: 'RFC 9162 inclusion proof of the entry at seq in the tree of size',
+          description:
+            "The audit path proving that the leaf at `seq` is in the tree of `size` entries (RFC 9162 §2.1.3), with the leaf hash, the root and a checkpoint of that size. SIEM key auth (`Authorization: ApiKey <key>`), this tenant's log only.",
           security: [{ ApiKey: [] }],
           querystring: Type.Object(
             { seq: Seq('the Seq of the entry'), size: Seq('the tree size, above seq'), log: LogParam },
@@ -143,6 +145,8 @@ export function logRoutes(ctx: AppContext, guards?: Guards): FastifyPluginAsyncT
         schema: {
           tags: ['siem-log'],
           summary: 'RFC 9162 consistency proof between the trees of size from and to',
+          description:
+            "The proof that the tree of `to` entries extends the tree of `from` entries unchanged (RFC 9162 §2.1.4), with both roots and both checkpoints. SIEM key auth (`Authorization: ApiKey <key>`), this tenant's log only.",
           security: [{ ApiKey: [] }],
           querystring: Type.Object(
             { from: Seq('the smaller tree size'), to: Seq('the larger tree size'), log: LogParam },
@@ -194,6 +198,8 @@ export function logRoutes(ctx: AppContext, guards?: Guards): FastifyPluginAsyncT
           schema: {
             tags: ['siem-log'],
             summary: 'Both logs of this tenant: head, latest checkpoint, and the verifier key',
+            description:
+              "For the admin UI: each log's size, root hash, latest event time and a checkpoint signed now, and the verifier key for `itportal verify`.",
             response: {
               200: Type.Object({ VerifierKey: Type.String(), Trail: LogView, Polls: LogView }),
               401: ErrorBody,

@@ -34,6 +34,8 @@ export function opsRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['ops'],
           summary: 'Liveness',
+          description:
+            '200 while the process answers; touches no database, needs no tenant, and passes no IP access list.',
           response: { 200: Type.Object({ status: Type.String() }) },
         },
       },
@@ -65,7 +67,16 @@ export function opsRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     );
     app.get(
       '/metrics',
-      { schema: { tags: ['ops'], summary: 'Prometheus metrics' } },
+      {
+        schema: {
+          tags: ['ops'],
+          summary: 'Prometheus metrics',
+          description:
+            'Prometheus text exposition: polls by outcome, events served, poll latency, refusals, read-ahead, the feed horizon, last poll per key, process metrics. Needs no tenant and passes no IP access list.',
+          produces: ['text/plain'],
+          response: { 200: { description: 'Prometheus text format 0.0.4', type: 'string' } },
+        },
+      },
       async (_request, reply) => {
         reply.header('Content-Type', ctx.metrics.registry.contentType);
         return ctx.metrics.registry.metrics();
@@ -73,7 +84,16 @@ export function opsRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     );
     app.get(
       '/openapi.json',
-      { schema: { tags: ['ops'], summary: 'This API document (OpenAPI 3)' } },
+      {
+        schema: {
+          tags: ['ops'],
+          summary: 'This API document (OpenAPI 3)',
+          description: "Generated from the routes' own schemas at start; what a client generator reads.",
+          response: {
+            200: Type.Object({}, { additionalProperties: true, description: 'the OpenAPI 3.0 document' }),
+          },
+        },
+      },
       async () => app.swagger(),
     );
   };

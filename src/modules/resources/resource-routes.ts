@@ -75,6 +75,7 @@ export function resourceRoutes(ctx: AppContext, guards: Guards): FastifyPluginAs
         schema: {
           tags: ['portal'],
           summary: 'List companies',
+          description: 'The companies this tenant documents (needs read access in the ACL).',
           response: { 200: Type.Array(Company), ...errors },
         },
       },
@@ -87,6 +88,7 @@ export function resourceRoutes(ctx: AppContext, guards: Guards): FastifyPluginAs
         schema: {
           tags: ['portal'],
           summary: 'Create a company',
+          description: 'Creates a company (needs write access in the ACL); answers it with its id.',
           body: Type.Object(
             { name: Name('company name, 1 to 200 characters') },
             { additionalProperties: false },
@@ -103,6 +105,7 @@ export function resourceRoutes(ctx: AppContext, guards: Guards): FastifyPluginAs
         schema: {
           tags: ['portal'],
           summary: 'Read a company (Access.Object)',
+          description: 'One company, recorded as Access.Object (Target.Type Company).',
           params: IdParams,
           response: { 200: Company, ...errors },
         },
@@ -117,6 +120,7 @@ export function resourceRoutes(ctx: AppContext, guards: Guards): FastifyPluginAs
         schema: {
           tags: ['portal'],
           summary: 'List documents (without bodies)',
+          description: "The documents' titles and companies, without their bodies (read access).",
           response: { 200: Type.Array(DocumentSummary), ...errors },
         },
       },
@@ -129,6 +133,7 @@ export function resourceRoutes(ctx: AppContext, guards: Guards): FastifyPluginAs
         schema: {
           tags: ['portal'],
           summary: 'Create a document',
+          description: 'Creates a document of an existing company (write access).',
           body: Type.Object(
             {
               companyId: CompanyId,
@@ -149,6 +154,7 @@ export function resourceRoutes(ctx: AppContext, guards: Guards): FastifyPluginAs
         schema: {
           tags: ['portal'],
           summary: 'Read a document (Access.Object)',
+          description: 'One document with its body, recorded as Access.Object (Target.Type Document).',
           params: IdParams,
           response: { 200: DocumentFull, ...errors },
         },
@@ -163,6 +169,7 @@ export function resourceRoutes(ctx: AppContext, guards: Guards): FastifyPluginAs
         schema: {
           tags: ['portal'],
           summary: 'List stored credentials (never the secret)',
+          description: "The stored credentials' names, usernames and URLs; never the secret (read access).",
           response: { 200: Type.Array(CredentialSummary), ...errors },
         },
       },
@@ -175,6 +182,8 @@ export function resourceRoutes(ctx: AppContext, guards: Guards): FastifyPluginAs
         schema: {
           tags: ['portal'],
           summary: 'Store a credential (encrypted at rest)',
+          description:
+            'Stores a credential of an existing company, the secret encrypted at rest (write access); the answer leaves the secret out.',
           body: Type.Object(
             {
               companyId: CompanyId,
@@ -204,6 +213,8 @@ export function resourceRoutes(ctx: AppContext, guards: Guards): FastifyPluginAs
         schema: {
           tags: ['portal'],
           summary: 'Reveal a stored credential (Access.Object, warning)',
+          description:
+            'The credential with its secret, decrypted for this reveal; recorded as Access.Object with severity warning.',
           params: IdParams,
           response: { 200: CredentialRevealed, ...errors },
         },

@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app-context.js';
 import { AppError } from '../../errors.js';
+import { declareGuard } from '../../http/openapi.js';
 import type { SiemKeyRow } from './siem-key-store.js';
 import { unauthorized } from './siem-key-service.js';
 
@@ -16,7 +17,7 @@ declare module 'fastify' {
 }
 
 export function siemKeyGuard(ctx: AppContext) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  return declareGuard('siem-key', async (request: FastifyRequest, reply: FastifyReply) => {
     const result = await ctx.siemKeys.authenticatePoll({
       tenantId: request.tenantId,
       authorization: request.headers.authorization,
@@ -49,5 +50,5 @@ export function siemKeyGuard(ctx: AppContext) {
       );
     }
     request.siemKey = result.key;
-  };
+  });
 }

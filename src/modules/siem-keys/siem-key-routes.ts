@@ -29,6 +29,8 @@ export function siemKeyRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsy
       '/api/admin/siem/keys',
       {
         schema: {
+          description:
+            "The tenant's SIEM keys, newest first: description, Allowed CIDRs, status, who created and revoked them, last use, and how far each has read the trail (last Seq delivered and the lag). Never the secret.",
           tags: ['siem-keys'],
           summary: 'SIEM keys (never the secret) with last use',
           response: { 200: Type.Array(SiemKeySchema), ...errors },
@@ -42,6 +44,8 @@ export function siemKeyRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsy
       '/api/admin/siem/keys',
       {
         schema: {
+          description:
+            'Issues a key `itp_siem_<id>_<secret>` for this tenant; only a hash of the secret is stored, so `key` in this answer is the only copy. An invalid CIDR is a 400 naming it. Recorded as PolicyChange (SiemKey).',
           tags: ['siem-keys'],
           summary: 'Issue a SIEM key; the plaintext is in this response only',
           body: IssueKeyBody,
@@ -64,6 +68,8 @@ export function siemKeyRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsy
       '/api/admin/siem/keys/:id',
       {
         schema: {
+          description:
+            'Revokes the key: its next poll, on any node, is a 401. Revoking a revoked key changes nothing. Recorded as PolicyChange (SiemKey).',
           tags: ['siem-keys'],
           summary: 'Revoke a SIEM key; effective on the next request on every node',
           params: KeyIdParams,
@@ -83,6 +89,8 @@ export function siemKeyRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsy
       '/api/admin/siem/keys/:id/polls',
       {
         schema: {
+          description:
+            "The key's poll records (audit of the audit): when, from where, events returned, duration, filter, cursor in and out.",
           tags: ['siem-keys'],
           summary: "A key's poll history (audit of the audit), newest first",
           params: KeyIdParams,

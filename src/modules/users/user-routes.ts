@@ -29,6 +29,7 @@ export function userRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
         schema: {
           tags: ['users'],
           summary: 'Users and roles',
+          description: "The tenant's users: role, TOTP enrolment, lockout.",
           response: { 200: Type.Array(User), ...errors },
         },
       },
@@ -41,6 +42,8 @@ export function userRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
         schema: {
           tags: ['users'],
           summary: 'Create a user (AdminAction)',
+          description:
+            'Creates a user with a role; the password must meet the password policy. A taken username is a 409.',
           body: Type.Object(
             {
               username: Type.String({
@@ -68,6 +71,7 @@ export function userRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
         schema: {
           tags: ['users'],
           summary: "Change a user's role or password, reset their TOTP, or unlock them (AdminAction)",
+          description: 'Changes what the body names; demoting the last administrator is a 400.',
           params: Type.Object({
             id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'a user id' }),
           }),
@@ -93,6 +97,8 @@ export function userRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
         schema: {
           tags: ['users'],
           summary: 'Change my password',
+          description:
+            'Needs the current password; the new one must meet the password policy. Other sessions of the user end.',
           body: Type.Object(
             { currentPassword: Password('the current password'), newPassword: Password('the new password') },
             { additionalProperties: false },
@@ -118,6 +124,8 @@ export function userRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
         schema: {
           tags: ['users'],
           summary: 'Start TOTP enrolment: an otpauth URI and its QR code',
+          description:
+            'Starts (or restarts) an enrolment: the pending secret is kept encrypted until confirmed with a code.',
           response: {
             200: Type.Object({
               /** otpauth://totp/... for an authenticator app. */
@@ -138,6 +146,8 @@ export function userRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsyncT
         schema: {
           tags: ['users'],
           summary: 'Confirm TOTP enrolment with a code from the app',
+          description:
+            'Confirms the pending enrolment; TOTP is then asked at every sign-in. That code cannot also sign in.',
           body: Type.Object({ code: Code }, { additionalProperties: false }),
           response: { 200: User, ...errors },
         },
