@@ -22,7 +22,7 @@ import path from 'node:path';
 
 export const INSTALL = 'apt-get install -y liblognorm-utils rsyslog';
 
-function requireBinary(name: string, paths: string[]): string {
+export function requireBinary(name: string, paths: string[]): string {
   for (const p of paths) {
     if (spawnSync('test', ['-x', p]).status === 0) return p;
   }
@@ -256,4 +256,14 @@ export async function rsyslogReceive(records: string[], timeoutMs = 20_000): Pro
     await exited;
     await fs.rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * MSG of an RFC 5424 record as nsyslog-parser returns it: its message alone when it could read the
+ * structured data, else the structured data and MSG, which our SD-ELEMENT ends with `"] ` (inside a
+ * PARAM-VALUE a `"` or `]` is always escaped, so that sequence first appears where the SD ends).
+ */
+export function nsyslogMsg(entry: NsyslogEntry): string {
+  if (entry.structuredData?.length) return entry.message;
+  return entry.message.slice(entry.message.indexOf('"] ') + 3);
 }
