@@ -35,7 +35,10 @@ export function escapeCefHeader(value: string): string {
   return value.replace(/[\\|]/g, (c) => `\\${c}`).replace(/\r\n|[\r\n]/g, ' ');
 }
 
+const CEF_VALUE_SPECIAL = /[\\=\r\n]/;
+
 export function escapeCefValue(value: string): string {
+  if (!CEF_VALUE_SPECIAL.test(value)) return value;
   return value.replace(/[\\=\r\n]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\${c}`));
 }
 

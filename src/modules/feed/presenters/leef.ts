@@ -30,7 +30,10 @@ export function leefHeaderField(value: string): string {
   return value.replace(/\r\n|[|\r\n]/g, ' ');
 }
 
+const LEEF_VALUE_SPECIAL = /[\t\r\n]/;
+
 export function leefValue(value: string): string {
+  if (!LEEF_VALUE_SPECIAL.test(value)) return value;
   return value.replace(/\r\n|[\t\r\n]/g, ' ');
 }
 

@@ -33,17 +33,21 @@ function headerField(value: string | null, max: number): string {
   return value.replace(/[^\x21-\x7e]/g, '_').slice(0, max);
 }
 
+// eslint-disable-next-line no-control-regex
+const SD_SPECIAL = /[\u0000-\u001f\u007f"\\\]]/;
+const NON_ASCII = /[\u0080-\uffff]/;
+
 export function escapeSdValue(value: string): string {
+  if (!SD_SPECIAL.test(value)) return value;
   // eslint-disable-next-line no-control-regex
   return value.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/["\\\]]/g, (c) => `\\${c}`);
 }
 
 /** JSON with every non-ASCII UTF-16 unit escaped: exact after JSON.parse, ASCII on the wire. */
 export function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[\u0080-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  const json = JSON.stringify(value);
+  if (!NON_ASCII.test(json)) return json;
+  return json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** The SD-PARAMs in order, values unescaped; nulls already dropped. */
