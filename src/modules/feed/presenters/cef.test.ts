@@ -72,6 +72,8 @@ describe('cefPresenter', () => {
   it('escapes the header (only \\ and |) and extension values (\\, =, line breaks) as the spec says', () => {
     expect(escapeCefHeader('a|b\\c=d')).toBe('a\\|b\\\\c=d');
     expect(escapeCefValue('a|b\\c=d\ne\rf')).toBe('a|b\\\\c\\=d\\ne\\rf');
+    expect(escapeCefValue('x=1')).toBe('x\\=1');
+    expect(escapeCefValue('l\nf')).toBe('l\\nf');
     expect(presentCef({ ...login, Severity: 'critical' }, { ...CONTEXT, productVersion: '1|2' })).toMatch(
       /^CEF:0\|IT Portal\|IT Portal\|1\\\|2\|Login\.Success\|User logged in\|9\|rt=/,
     );

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EVENT_TYPE_LIST } from '../../audit/event-types.js';
 import { adversarialEvents, CONTEXT, NASTY } from '../../../../test/wire/adversarial-events.js';
 import { parseLeef2 } from '../../../../test/wire/leef-parser.js';
-import { leefPresenter, presentLeef } from './leef.js';
+import { leefPresenter, leefValue, presentLeef } from './leef.js';
 import type { WireEvent } from './presenter.js';
 
 const login: WireEvent = {
@@ -94,6 +94,8 @@ describe('leefPresenter', () => {
   it('keeps the header free of pipes and line breaks', () => {
     const r = parseLeef2(presentLeef(login, { ...CONTEXT, productVersion: '1|2\n3' }));
     expect(r.productVersion).toBe('1 2 3');
+    expect(leefValue('a\tb')).toBe('a b');
+    expect(leefValue('a\r\nb\nc')).toBe('a b c');
     expect(r.eventId).toBe('Login.Success');
     expect(parseLeef2(presentLeef({ ...login, Severity: 'critical' }, CONTEXT)).attributes.sev).toBe('9');
   });

@@ -56,6 +56,7 @@ describe('syslogPresenter', () => {
 
   it('escapes ", \\ and ] in PARAM-VALUE and nothing else; MSG is ASCII and exact', () => {
     expect(escapeSdValue('a"b\\c]d|e=f é')).toBe('a\\"b\\\\c\\]d|e=f é');
+    expect(escapeSdValue('line\nbreak\ttab\r')).toBe('line break tab ');
     for (const e of adversarialEvents()) {
       const record = presentSyslog(e, CONTEXT);
       expect(record).not.toMatch(/[\r\n]/);
