@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { parsePullArgs } from '../src/cli/siem-pull.js';
 import { appendEvent } from '../src/modules/audit/audit-store.js';
+import { EVENT_TYPE_LIST, OUTCOMES } from '../src/modules/audit/event-types.js';
 import { buildKey, drain, http, login, type HttpResult } from './factories.js';
 import { ADMIN, startServer, type TestServer } from './harness.js';
 import { createTestDatabase, type TestDatabase } from './stores.js';
@@ -63,7 +64,7 @@ function parseConf(text: string): Record<string, Record<string, string>> {
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
-    const stanza = /^\[(.+)\]$/.exec(line);
+    const stanza = /^\[(.*)\]$/.exec(line);
     if (stanza) {
       current = out[stanza[1]!] = {};
       continue;
@@ -80,7 +81,7 @@ function parseConf(text: string): Record<string, Record<string, string>> {
 function pullCommandLines(text: string): string[][] {
   const joined = text.replace(/\\\n\s*/g, ' ');
   const vars: Record<string, string> = {
-    ITPORTAL_URL: 'https://portal.example.com',
+    ITPORTAL_URL: 'https://portal.test',
     ITPORTAL_KEY_FILE: '/etc/itportal-siem/siem.key',
     ITPORTAL_OUT_DIR: '/var/lib/itportal-siem',
   };
@@ -95,15 +96,6 @@ function pullCommandLines(text: string): string[][] {
     lines.push(tokens);
   }
   return lines;
-}
-
-/** Fenced blocks of a Markdown file. */
-function fencedBlocks(text: string): Array<{ lang: string; code: string; tested: boolean }> {
-  return [...text.matchAll(/(<!-- test -->\s*\n)?```(\w*)\n([\s\S]*?)\n```/g)].map((m) => ({
-    tested: Boolean(m[1]),
-    lang: m[2]!,
-    code: m[3]!,
-  }));
 }
 
 function strptimeToRegex(format: string): RegExp {
@@ -129,6 +121,109 @@ function strptimeToRegex(format: string): RegExp {
     }
   }
   return new RegExp(`^${re}$`);
+}
+
+/** The pages whose `sh` blocks must run: the README, every guide, troubleshooting. */
+function docPages(): string[] {
+  return [
+    'README.md',
+    ...walk(SIEM)
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => path.relative(ROOT, f))
+      .sort(),
+    'docs/troubleshooting.md',
+  ];
+}
+
+interface DocBlock {
+  page: string;
+  lang: string;
+  code: string;
+  /** The reason given by `<!-- not run: … -->` right above the block, or null. */
+  notRun: string | null;
+}
+
+/** Fenced blocks of a Markdown page (indented ones in lists too), with the marker right above each. */
+function markdownBlocks(text: string, page = ''): DocBlock[] {
+  return [...text.matchAll(/^( *)```([\w-]*)\n([\s\S]*?)\n\1```$/gm)].map((m) => {
+    const before = text.slice(0, m.index).trimEnd();
+    const marker = /<!-- not run: ([^]*?) -->$/.exec(before);
+    const code = m[3]!
+      .split('\n')
+      .map((l) => l.slice(m[1]!.length))
+      .join('\n');
+    return { page, lang: m[2]!, code, notRun: marker ? marker[1]!.trim() : null };
+  });
+}
+
+/** The `sh` blocks of a page that run, in page order. */
+function runnable(page: string): DocBlock[] {
+  return markdownBlocks(fs.readFileSync(path.join(ROOT, page), 'utf8'), page).filter(
+    (b) => b.lang === 'sh' && b.notRun === null,
+  );
+}
+
+/** The blocks of the pages a page names with `<!-- docs-test: after <page> -->`, which the reader did first. */
+function prerequisites(page: string): DocBlock[] {
+  const text = fs.readFileSync(path.join(ROOT, page), 'utf8');
+  return [...text.matchAll(/^<!-- docs-test: after (\S+) -->$/gm)].flatMap((m) => {
+    expect(fs.existsSync(path.join(ROOT, m[1]!)), `${page} runs after ${m[1]}`).toBe(true);
+    return [...prerequisites(m[1]!), ...runnable(m[1]!)];
+  });
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  options: { env: Record<string, string>; cwd: string; input?: string },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      cmd,
+      args,
+      { env: options.env, cwd: options.cwd, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? Number((err as any).code ?? 1) || 1 : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        }),
+    );
+    child.stdin!.end(options.input ?? '');
+  });
+}
+
+/**
+ * Runs blocks as a reader pastes them into one bash, in a clean environment: PATH of the system only
+ * (no node_modules/.bin, so `itportal` is "not found" until a block installs it), a new empty HOME,
+ * the current directory a copy of a built checkout (its SQLite data directory the test portal's, so
+ * the README's `node bin/itportal.js siem-key issue` issues a key the portal knows), and nothing else.
+ * What the reader types: the key at each `read` prompt, and their portal's address for
+ * http://localhost:8080. `set -eu -o pipefail`: a failing command or an unset variable stops the run.
+ */
+async function runPage(blocks: DocBlock[], key: string, url: string, dataDir: string) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-docs-'));
+  const home = path.join(tmp, 'home');
+  const checkout = path.join(tmp, 'checkout');
+  fs.mkdirSync(home);
+  fs.mkdirSync(checkout);
+  for (const entry of ['bin', 'dist', 'docs', 'node_modules', 'package.json'])
+    fs.symlinkSync(path.join(ROOT, entry), path.join(checkout, entry));
+  fs.symlinkSync(dataDir, path.join(checkout, 'data'));
+  const script = [
+    'set -eu -o pipefail',
+    ...blocks.map((b, i) => `echo "@@block ${i}" >&2\n${b.code.replaceAll('http://localhost:8080', url)}`),
+  ].join('\n');
+  const reads = blocks.reduce((n, b) => n + (b.code.match(/\bread\b/g)?.length ?? 0), 0);
+  try {
+    return await run('bash', ['-c', script], {
+      cwd: checkout,
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home },
+      input: `${key}\n`.repeat(reads),
+    });
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 describe('docs/siem against a running portal', () => {
@@ -299,15 +394,15 @@ describe('docs/siem against a running portal', () => {
   });
 
   it('Splunk: the inputs monitor what the script writes, and props, event types and tags name envelope fields', () => {
-    const inputs = parseConf(read('splunk/inputs.conf'));
+    const inputs = parseConf(read('splunk/TA-itportal/default/inputs.conf'));
     const script = Object.keys(inputs).find((s) => s.startsWith('script://'))!;
     expect(script).toBe('script://./bin/itportal-pull.sh');
-    const scriptFile = path.join(SIEM, 'splunk/bin/itportal-pull.sh');
+    const scriptFile = path.join(SIEM, 'splunk/TA-itportal/bin/itportal-pull.sh');
     expect(fs.statSync(scriptFile).mode & 0o111).not.toBe(0);
     expect(Number(inputs[script]!.interval)).toBeGreaterThanOrEqual(60);
     const monitor = Object.keys(inputs).find((s) => s.startsWith('monitor://'))!;
     const monitoredDir = monitor.slice('monitor://'.length);
-    const scriptText = read('splunk/bin/itportal-pull.sh');
+    const scriptText = read('splunk/TA-itportal/bin/itportal-pull.sh');
     expect(scriptText).toContain(`ITPORTAL_OUT_DIR:-${monitoredDir}}`);
     const [args] = pullCommandLines(scriptText);
     expect(parsePullArgs(args!).out).toBe(`${monitoredDir}/events.ndjson`);
@@ -322,7 +417,7 @@ describe('docs/siem against a running portal', () => {
       expect(name).not.toMatch(whitelist);
     expect(inputs[monitor]!.crcSalt).toBeUndefined();
 
-    const props = parseConf(read('splunk/props.conf'))[inputs[monitor]!.sourcetype!]!;
+    const props = parseConf(read('splunk/TA-itportal/default/props.conf'))[inputs[monitor]!.sourcetype!]!;
     expect(props).toBeDefined();
     expect(props.INDEXED_EXTRACTIONS).toBe('json');
     expect(hasPath(events, props.TIMESTAMP_FIELDS!)).toBe(true);
@@ -344,15 +439,104 @@ describe('docs/siem against a running portal', () => {
         }
       }
     }
-    const eventtypes = parseConf(read('splunk/eventtypes.conf'));
+    const eventtypes = parseConf(read('splunk/TA-itportal/default/eventtypes.conf'));
     for (const { search } of Object.values(eventtypes)) {
       expect(search).toContain(`sourcetype=${inputs[monitor]!.sourcetype}`);
       for (const m of search!.matchAll(/Category=(\w+)/g))
         expect(events.map((e) => e.Category)).toContain(m[1]);
     }
-    const tags = parseConf(read('splunk/tags.conf'));
+    const tags = parseConf(read('splunk/TA-itportal/default/tags.conf'));
     for (const stanza of Object.keys(tags))
       expect(Object.keys(eventtypes)).toContain(stanza.replace('eventtype=', ''));
+    expect(Object.values(tags).flatMap((t) => Object.keys(t))).toEqual(
+      expect.arrayContaining(['authentication', 'change']),
+    );
+  });
+
+  it('Splunk: TA-itportal is a whole app — app.conf, default/ only, exported knowledge, its index, and every lookup resolves', () => {
+    const app = path.join(SIEM, 'splunk/TA-itportal');
+    const files = walk(app).map((f) => path.relative(app, f));
+    expect(
+      files.filter((f) => f.startsWith('local/')),
+      'settings ship in default/, never local/',
+    ).toEqual([]);
+    for (const f of files.filter((f) => f.endsWith('.conf') || f.endsWith('.meta')))
+      parseConf(fs.readFileSync(path.join(app, f), 'utf8'));
+    const appConf = parseConf(fs.readFileSync(path.join(app, 'default/app.conf'), 'utf8'));
+    expect(appConf.package?.id).toBe('TA-itportal');
+    expect(appConf.launcher?.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(appConf.ui?.is_visible).toBe('false');
+
+    // Event types and tags are exported, or the CIM data models (searching from their own app) miss them.
+    const meta = parseConf(fs.readFileSync(path.join(app, 'metadata/default.meta'), 'utf8'));
+    for (const kind of ['eventtypes', 'tags', 'props', 'transforms', 'lookups'])
+      expect(meta[kind]?.export, kind).toBe('system');
+
+    // Every index an input writes to (other than Splunk's own) is defined by the app.
+    const inputs = parseConf(fs.readFileSync(path.join(app, 'default/inputs.conf'), 'utf8'));
+    const indexes = parseConf(fs.readFileSync(path.join(app, 'default/indexes.conf'), 'utf8'));
+    for (const stanza of Object.values(inputs)) {
+      expect(stanza.disabled, 'inputs ship disabled; the README enables them in local/').toBe('true');
+      if (!stanza.index!.startsWith('_'))
+        expect(indexes[stanza.index!]?.homePath, stanza.index).toMatch(/^\$SPLUNK_DB\//);
+    }
+
+    // LOOKUP- in props names a transform whose CSV exists, has the input and output fields, reads
+    // envelope fields, and has a row for every event type and outcome the portal knows.
+    const props = parseConf(fs.readFileSync(path.join(app, 'default/props.conf'), 'utf8'))['itportal:audit']!;
+    const transforms = parseConf(fs.readFileSync(path.join(app, 'default/transforms.conf'), 'utf8'));
+    const lookups = Object.entries(props).filter(([k]) => k.startsWith('LOOKUP-'));
+    expect(lookups.length).toBeGreaterThanOrEqual(1);
+    for (const [, v] of lookups) {
+      const m = /^(\w+)\s+(.+?)\s+OUTPUT\s+(.+)$/.exec(v);
+      expect(m, v).not.toBeNull();
+      const transform = transforms[m![1]!];
+      expect(transform, m![1]).toBeDefined();
+      const csv = fs
+        .readFileSync(path.join(app, 'lookups', transform!.filename!), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(','));
+      const header = csv[0]!;
+      const inputsOf = m![2]!.split(/\s+/);
+      for (const f of [...inputsOf, ...m![3]!.split(/\s+/)]) expect(header, f).toContain(f);
+      for (const f of inputsOf) expect(hasPath(events, f), f).toBe(true);
+      const keys = new Set(csv.slice(1).map((row) => inputsOf.map((f) => row[header.indexOf(f)]).join('|')));
+      for (const type of EVENT_TYPE_LIST.map((t) => t.type))
+        for (const outcome of OUTCOMES) expect(keys, `${type}|${outcome}`).toContain(`${type}|${outcome}`);
+      for (const row of csv.slice(1)) expect(row.length).toBe(header.length);
+    }
+    // A props EVAL/LOOKUP must not set the same field twice (the lookup owns action/status/change_type).
+    for (const f of ['action', 'status', 'change_type']) expect(props[`EVAL-${f}`], f).toBeUndefined();
+  });
+
+  it('Splunk: the REST modular input example names the live feed, and the README says what it loses', () => {
+    const rest = parseConf(read('splunk/rest-modular-input.conf.example'));
+    const [name, stanza] = Object.entries(rest)[0]!;
+    expect(name).toMatch(/^rest:\/\//);
+    for (const k of [
+      'endpoint',
+      'http_method',
+      'auth_type',
+      'custom_headers',
+      'response_type',
+      'polling_interval',
+      'index',
+    ])
+      expect(stanza[k], k).toBeDefined();
+    expect(new URL(stanza.endpoint!.replace('<https://your-portal>', 'https://p')).pathname).toBe(
+      '/api/siem/events',
+    );
+    expect(stanza.http_method).toBe('GET');
+    expect(stanza.custom_headers).toMatch(/^Authorization=ApiKey /);
+    expect(stanza.response_type).toBe('json');
+    expect(Number(stanza.polling_interval)).toBeGreaterThanOrEqual(60);
+    const indexes = parseConf(read('splunk/TA-itportal/default/indexes.conf'));
+    expect(indexes[stanza.index!]).toBeDefined();
+    for (const p of new URLSearchParams(stanza.url_args).keys()) expect(feedParameters()).toContain(p);
+    const guide = read('splunk/README.md');
+    for (const loss of ['No cursor persistence', 'No HasMore loop', 'key in clear text'])
+      expect(guide).toContain(loss);
   });
 
   it('Wazuh: the agent reads what the service writes, and the rules name envelope fields and live EventTypes', () => {
@@ -409,7 +593,7 @@ describe('docs/siem against a running portal', () => {
       path.join(ROOT, 'README.md'),
     ]) {
       const text = fs.readFileSync(file, 'utf8');
-      const sources = file.endsWith('.md') ? fencedBlocks(text).map((b) => b.code) : [text];
+      const sources = file.endsWith('.md') ? markdownBlocks(text).map((b) => b.code) : [text];
       for (const source of sources) {
         for (const args of pullCommandLines(source)) {
           count += 1;
@@ -434,58 +618,87 @@ describe('docs/siem against a running portal', () => {
     }
   });
 
-  it('runs every command block marked <!-- test --> in the guides, troubleshooting and the README', async () => {
-    const files = [
-      ...walk(SIEM).filter((f) => f.endsWith('.md')),
-      path.join(ROOT, 'docs/troubleshooting.md'),
-      path.join(ROOT, 'README.md'),
-    ];
-    const blocks = files.flatMap((file) =>
-      fencedBlocks(fs.readFileSync(file, 'utf8'))
-        .filter((b) => b.tested)
-        .map((b) => ({ file: path.relative(ROOT, file), ...b })),
-    );
-    expect(blocks.length).toBeGreaterThanOrEqual(5);
-    expect(blocks.map((b) => b.file)).toContain('README.md');
-    const { ITPORTAL_SIEM_KEY: _k, ...baseEnv } = process.env;
-    for (const block of blocks) {
-      expect(block.lang, block.file).toBe('sh');
-      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-docs-'));
-      fs.writeFileSync(path.join(cwd, 'itportal.key'), `${key}\n`, { mode: 0o600 });
-      for (const dir of ['bin', 'docs']) fs.symlinkSync(path.join(ROOT, dir), path.join(cwd, dir));
-      // `itportal` (and `npx itportal`) is this checkout's command; localhost:8080 is the test's portal.
-      const prelude = [
-        `itportal() { node ${JSON.stringify(BIN)} "$@"; }`,
-        `npx() { if [ "$1" = itportal ]; then shift; itportal "$@"; else command npx "$@"; fi; }`,
-        'set -euo pipefail',
-      ].join('\n');
-      const code = block.code.replaceAll('http://localhost:8080', server.url);
-      const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-        execFile(
-          'bash',
-          ['-c', `${prelude}\n${code}`],
-          {
-            cwd,
-            timeout: 30_000,
-            env: {
-              ...baseEnv,
-              ITPORTAL_URL: server.url,
-              ITPORTAL_SIEM_KEY: key,
-              KEY: key,
-              ITPORTAL_CMD: `node ${BIN}`,
-            },
-          },
-          (err, stdout, stderr) =>
-            resolve({
-              code: err ? ((err as any).code ?? 1) : 0,
-              stdout: String(stdout),
-              stderr: String(stderr),
-            }),
-        ),
-      );
-      expect(result.code, `${block.file}:\n${block.code}\n--- stderr:\n${result.stderr}`).toBe(0);
-      expect(result.stdout.length + result.stderr.length, block.file).toBeGreaterThan(0);
-      fs.rmSync(cwd, { recursive: true, force: true });
+  it('runs every sh block of the guides, troubleshooting and the README, page by page, in a clean environment', async () => {
+    const pages = docPages();
+    const ran: string[] = [];
+    const notRun: string[] = [];
+    for (const page of pages) {
+      const own = markdownBlocks(fs.readFileSync(path.join(ROOT, page), 'utf8'));
+      for (const b of own) {
+        // A shell block under another name would escape the test: `sh` runs, or says why not.
+        expect(
+          ['bash', 'shell', 'console', 'zsh', 'shell-session'],
+          `${page}: a \`${b.lang}\` block`,
+        ).not.toContain(b.lang);
+        if (b.lang === 'sh' && b.notRun !== null) {
+          expect(b.notRun.length, `${page}: <!-- not run --> needs a reason`).toBeGreaterThan(10);
+          notRun.push(`${page}: ${b.notRun}`);
+        }
+      }
+      const blocks = [...prerequisites(page), ...runnable(page)];
+      if (!runnable(page).length) continue;
+      const result = await runPage(blocks, key, server.url, testDb.env.DATA_DIR!);
+      const last = /@@block (\d+)(?![\s\S]*@@block)/.exec(result.stderr)?.[1];
+      const failed = last === undefined ? undefined : blocks[Number(last)];
+      expect(
+        result.code,
+        `${page}: exit ${result.code} in the block of ${failed?.page}:\n${failed?.code}\n--- stdout:\n${result.stdout}\n--- stderr:\n${result.stderr}`,
+      ).toBe(0);
+      ran.push(...runnable(page).map((b) => `${page}: ${b.code.split('\n')[0]}`));
     }
-  }, 120_000);
+    // Every page with shell commands was run, the README's first poll among them.
+    expect(ran.length).toBeGreaterThanOrEqual(10);
+    for (const page of [
+      'README.md',
+      'docs/siem/README.md',
+      'docs/troubleshooting.md',
+      'docs/siem/splunk/README.md',
+    ])
+      expect(
+        ran.some((r) => r.startsWith(`${page}: `)),
+        page,
+      ).toBe(true);
+    expect(notRun.length).toBeGreaterThanOrEqual(1);
+  }, 180_000);
+
+  it('a page run without the setup it names fails: the clean environment has no itportal, URL or key', async () => {
+    // The Splunk page alone, without docs/siem/README.md's "Before you start".
+    const result = await runPage(
+      runnable('docs/siem/splunk/README.md'),
+      key,
+      server.url,
+      testDb.env.DATA_DIR!,
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/ITPORTAL_URL|not configured|itportal: not found|unbound variable/);
+  });
+
+  it('the Splunk scripted input refuses to run without a configured portal, and runs with local/itportal.conf', async () => {
+    const app = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-ta-'));
+    fs.cpSync(path.join(SIEM, 'splunk/TA-itportal'), app, { recursive: true });
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-bin-'));
+    fs.symlinkSync(BIN, path.join(bin, 'itportal'));
+    const env = { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`, HOME: app };
+    const script = path.join(app, 'bin/itportal-pull.sh');
+    const unset = await run('sh', [script], { env, cwd: app });
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toContain('not configured');
+    expect(unset.stderr).toContain(path.join(app, 'local/itportal.conf'));
+    expect(unset.stderr + unset.stdout).not.toMatch(/example\.com/);
+
+    fs.mkdirSync(path.join(app, 'local'));
+    fs.writeFileSync(path.join(app, 'local/itportal.key'), `${key}\n`, { mode: 0o600 });
+    const out = path.join(app, 'out');
+    fs.writeFileSync(
+      path.join(app, 'local/itportal.conf'),
+      `[other]\nurl = http://127.0.0.1:9\n\n[itportal]\nurl = ${server.url}\nout_dir = ${out}\n`,
+    );
+    const ok = await run('sh', [script], { env, cwd: app });
+    expect(ok.code, ok.stderr).toBe(0);
+    const lines = fs.readFileSync(path.join(out, 'events.ndjson'), 'utf8').trim().split('\n');
+    // Every event of the feed, in order (later tests' events may follow).
+    expect(lines.map((l) => JSON.parse(l).Id).slice(0, events.length)).toEqual(events.map((e) => e.Id));
+    fs.rmSync(app, { recursive: true, force: true });
+    fs.rmSync(bin, { recursive: true, force: true });
+  });
 });
