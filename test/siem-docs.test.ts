@@ -8,7 +8,7 @@
  * One store is enough here: the guides are about the HTTP contract, which the feed suites test on
  * both stores.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,6 +123,40 @@ function strptimeToRegex(format: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+interface XmlNode {
+  tag: string;
+  attrs: Record<string, string>;
+  text: string;
+  children: XmlNode[];
+}
+
+/**
+ * Parses XML with a real parser (Python's expat, in Debian's python3; no XML parser is among the
+ * project's packages). `wrap` puts several top-level elements under one root, as Wazuh's rule loader
+ * accepts them.
+ */
+function parseXml(text: string, wrap = false): XmlNode {
+  const program = [
+    'import json, sys, xml.etree.ElementTree as ET',
+    'def n(e): return {"tag": e.tag, "attrs": dict(e.attrib), "text": (e.text or "").strip(), "children": [n(c) for c in e]}',
+    'src = sys.stdin.read()',
+    'if sys.argv[1] == "wrap": src = "<root>" + src + "</root>"',
+    'print(json.dumps(n(ET.fromstring(src))))',
+  ].join('\n');
+  const out = execFileSync('/usr/bin/python3', ['-c', program, wrap ? 'wrap' : 'plain'], { input: text });
+  return JSON.parse(String(out)) as XmlNode;
+}
+
+function xmlAll(node: XmlNode, tag: string): XmlNode[] {
+  return [...(node.tag === tag ? [node] : []), ...node.children.flatMap((c) => xmlAll(c, tag))];
+}
+
+function fieldValue(event: Record<string, any>, dotted: string): unknown {
+  let v: any = event;
+  for (const k of dotted.split('.')) v = v?.[k];
+  return v;
+}
+
 /** The pages whose `sh` blocks must run: the README, every guide, troubleshooting. */
 function docPages(): string[] {
   return [
@@ -231,6 +265,8 @@ describe('docs/siem against a running portal', () => {
   let server: TestServer;
   let key: string;
   let events: Array<Record<string, any>>;
+  /** Poll records, which the feed gives only when asked for by name. */
+  let pollEvents: Array<Record<string, any>>;
   let openapi: any;
   const EVENT_TYPES = new Set<string>();
 
@@ -254,6 +290,7 @@ describe('docs/siem against a running portal', () => {
     });
     key = (await buildKey(server, admin, { description: 'docs test' })).key;
     events = (await drain(server, key)).events;
+    pollEvents = (await drain(server, key, { eventType: 'Audit.SiemPoll' })).events;
     for (const e of events) EVENT_TYPES.add(e.EventType);
     openapi = (await http(server, 'GET', '/openapi.json')).body;
   });
@@ -555,19 +592,93 @@ describe('docs/siem against a running portal', () => {
       ...[...rules.matchAll(/\$\(([\w.]+)\)/g)].map((m) => m[1]!),
       ...[...rules.matchAll(/<same_field>([\w.]+)<\/same_field>/g)].map((m) => m[1]!),
     ];
-    for (const f of fields) expect(hasPath(events, f), f).toBe(true);
+    const all = [...events, ...pollEvents];
+    for (const f of fields) expect(hasPath(all, f), f).toBe(true);
     for (const m of rules.matchAll(/<field name="EventType" type="pcre2">(\^[^<]+\$)<\/field>/g)) {
       const re = new RegExp(m[1]!);
       expect(
-        [...EVENT_TYPES].some((t) => re.test(t)),
+        all.some((e) => re.test(e.EventType)),
         m[1],
       ).toBe(true);
     }
     for (const m of rules.matchAll(/<field name="Target.Type" type="pcre2">\^(\w+)\$<\/field>/g)) {
-      expect(events.map((e) => e.Target.Type)).toContain(m[1]);
+      expect(all.map((e) => e.Target.Type)).toContain(m[1]);
     }
     const base = /<field name="SourceTable" type="pcre2">([^<]+)<\/field>/.exec(rules)![1]!;
-    for (const e of events) expect(e.SourceTable).toMatch(new RegExp(base));
+    for (const e of all) expect(e.SourceTable).toMatch(new RegExp(base));
+  });
+
+  it('Wazuh: every rule parses, has a level and compliance groups, and every live event (polls too) lands on a rule that reaches wazuh-alerts', () => {
+    const root = parseXml(read('wazuh/local_rules.xml'), true);
+    parseXml(read('wazuh/ossec.conf.xml'), true);
+    const rules = xmlAll(root, 'rule');
+    expect(rules.length).toBeGreaterThanOrEqual(12);
+    const byId = new Map(rules.map((r) => [r.attrs.id!, r]));
+    expect(byId.size).toBe(rules.length);
+    const child = (r: XmlNode, tag: string) => r.children.filter((c) => c.tag === tag);
+    for (const r of rules) {
+      const id = Number(r.attrs.id);
+      expect(id, r.attrs.id).toBeGreaterThanOrEqual(100200);
+      expect(id, r.attrs.id).toBeLessThanOrEqual(100299);
+      // log_alert_level is 3 by default: below it, the manager writes no alert.
+      expect(Number(r.attrs.level), `rule ${id} level`).toBeGreaterThanOrEqual(3);
+      expect(Number(r.attrs.level), `rule ${id} level`).toBeLessThanOrEqual(15);
+      expect(child(r, 'description')[0]?.text, `rule ${id}`).toBeTruthy();
+      const groups = child(r, 'group')
+        .flatMap((g) => g.text.split(','))
+        .filter(Boolean);
+      expect(
+        groups.some((g) => g.startsWith('pci_dss_')),
+        `rule ${id} pci_dss`,
+      ).toBe(true);
+      expect(
+        groups.some((g) => g.startsWith('nist_800_53_')),
+        `rule ${id} nist_800_53`,
+      ).toBe(true);
+      expect(
+        groups.some((g) => g.startsWith('hipaa_')),
+        `rule ${id} hipaa`,
+      ).toBe(true);
+      expect(
+        groups.some((g) => g.startsWith('tsc_')),
+        `rule ${id} tsc`,
+      ).toBe(true);
+      for (const g of groups) {
+        expect(g, `rule ${id}`).toMatch(
+          /^(pci_dss_\d+(\.\d+)+|nist_800_53_[A-Z]{2}\.\d+|hipaa_164\.\d+\.[a-z](\.\d+)?|gdpr_[IV]+_\d+\.\d+(\.[a-z])?|tsc_CC\d\.\d|[a-z_]+)$/,
+        );
+      }
+      for (const m of child(r, 'mitre').flatMap((x) => child(x, 'id')))
+        expect(m.text).toMatch(/^T\d{4}(\.\d{3})?$/);
+      for (const s of child(r, 'if_sid')) expect(byId.has(s.text), `rule ${id} if_sid ${s.text}`).toBe(true);
+      for (const f of child(r, 'field'))
+        expect(f.attrs.type, `rule ${id} field ${f.attrs.name}`).toBe('pcre2');
+    }
+    // Which rule the manager picks: the deepest rule whose own fields and every parent's match.
+    const matches = (r: XmlNode, e: Record<string, any>): boolean =>
+      child(r, 'if_matched_sid').length === 0 &&
+      child(r, 'field').every((f) => new RegExp(f.text).test(String(fieldValue(e, f.attrs.name!) ?? ''))) &&
+      child(r, 'if_sid').every((s) => matches(byId.get(s.text)!, e));
+    const depth = (r: XmlNode): number => {
+      const parent = child(r, 'if_sid')[0];
+      return parent ? 1 + depth(byId.get(parent.text)!) : 0;
+    };
+    const seen = new Set<string>();
+    for (const e of [...events, ...pollEvents]) {
+      const hits = rules.filter((r) => matches(r, e)).sort((a, b) => depth(b) - depth(a));
+      expect(hits.length, `${e.EventType}: no rule`).toBeGreaterThan(0);
+      expect(depth(hits[0]!), `${e.EventType} lands on the base rule only`).toBeGreaterThan(0);
+      seen.add(e.EventType);
+      for (const f of xmlAll(hits[0]!, 'field')) expect(hasPath([e], f.attrs.name!)).toBe(true);
+    }
+    expect([...seen].sort()).toEqual(EVENT_TYPE_LIST.map((t) => t.type).sort());
+    // Every $(field) in a description and <same_field> names a field of real events.
+    const all = [...events, ...pollEvents];
+    for (const r of rules) {
+      for (const m of child(r, 'description')[0]!.text.matchAll(/\$\(([\w.]+)\)/g))
+        expect(hasPath(all, m[1]!), m[1]).toBe(true);
+      for (const s of child(r, 'same_field')) expect(hasPath(all, s.text)).toBe(true);
+    }
   });
 
   it('QRadar: rsyslog reads what the service writes, and every JSON expression names an envelope field', () => {
