@@ -10,6 +10,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -383,7 +384,8 @@ describe('docs/siem against a running portal', () => {
     const config = YAML.parse(read('elastic/cel-input.yml'));
     const input = config['filebeat.inputs'][0];
     expect(input.type).toBe('cel');
-    const url = new URL(input['resource.url']);
+    expect(input['resource.url']).toBe('${ITPORTAL_URL}/api/siem/events');
+    const url = new URL(input['resource.url'].replace('${ITPORTAL_URL}', server.url));
     expect(url.pathname).toBe('/api/siem/events');
     const program: string = input.program;
     expect(program).toMatch(/"Authorization":\s*\["ApiKey " \+ state\.api_key\]/);
@@ -395,7 +397,10 @@ describe('docs/siem against a running portal', () => {
     for (const name of params) expect(feedParameters()).toContain(name);
     const bodyFields = new Set([...program.matchAll(/body\.(\w+)/g)].map((m) => m[1]!));
     expect([...bodyFields].sort()).toEqual(['Events', 'HasMore', 'NextCursor']);
-    expect(program).toMatch(/"cursor":\s*\{"next":\s*body\.NextCursor\}/);
+    // The cursor crosses CEL as a string both ways (a number would become a double).
+    expect(program).toMatch(/"cursor":\s*\{"next":\s*string\(body\.NextCursor\)\}/);
+    expect(program).toMatch(/"cursor":\s*\[string\(state\.cursor\.next\)\]/);
+    for (const e of events) expect(typeof e.Seq).toBe('number');
     expect(program).toMatch(/"want_more":\s*body\.HasMore/);
     expect(program).toMatch(/state\.cursor\.next/);
     expect(input.state.limit).toBeGreaterThanOrEqual(1);
@@ -428,6 +433,71 @@ describe('docs/siem against a running portal', () => {
     expect(fields.size).toBeGreaterThan(8);
     for (const f of fields) expect(hasPath(events, f), `itportal.${f}`).toBe(true);
     for (const m of pipeline.matchAll(/p\.EventType == '([^']+)'/g)) expect(EVENT_TYPES).toContain(m[1]);
+  });
+
+  it('Elastic: the index and component templates map every envelope field explicitly (no dynamic mapping under itportal.*)', () => {
+    const input = YAML.parse(read('elastic/cel-input.yml'))['filebeat.inputs'][0];
+    const component = JSON.parse(read('elastic/component-template.json'));
+    const index = JSON.parse(read('elastic/index-template.json'));
+    const componentName = /PUT _component_template\/(\S+)/.exec(component._meta.description)![1]!;
+    expect(index.composed_of).toContain(componentName);
+    expect(index.data_stream).toEqual({});
+    const patterns = index.index_patterns.map(
+      (p: string) => new RegExp(`^${p.replaceAll('.', '\\.').replaceAll('*', '.*')}$`),
+    );
+    expect(patterns.some((p: RegExp) => p.test(input.index))).toBe(true);
+    const pipelineName = /PUT _ingest\/pipeline\/(\S+)/.exec(
+      JSON.parse(read('elastic/ingest-pipeline.json')).description,
+    )![1];
+    expect(index.template.settings['index.default_pipeline']).toBe(pipelineName);
+    expect(input.pipeline).toBe(pipelineName);
+
+    const props = component.template.mappings.properties;
+    /** Leaf mappings by dotted path; objects must not map dynamically under itportal. */
+    const leaves = new Map<string, string>();
+    const walkMapping = (node: any, prefix: string) => {
+      for (const [name, m] of Object.entries<any>(node)) {
+        const p = prefix ? `${prefix}.${name}` : name;
+        if (m.properties) {
+          if (p.startsWith('itportal'))
+            expect(['false', 'strict', false], `${p}.dynamic`).toContain(m.dynamic);
+          walkMapping(m.properties, p);
+        } else leaves.set(p, m.type);
+      }
+    };
+    walkMapping(props, '');
+    expect(['false', 'strict', false]).toContain(props.itportal.dynamic);
+
+    // Every leaf of every live event is mapped (Details as one flattened field), with a type its values fit.
+    const all = [...events, ...pollEvents];
+    const seen = new Set<string>();
+    const walkEvent = (v: any, p: string) => {
+      const type = leaves.get(p);
+      if (type === 'flattened' || (v !== null && typeof v === 'object' && !Array.isArray(v) && !type)) {
+        if (type !== 'flattened') for (const [k, c] of Object.entries(v)) walkEvent(c, `${p}.${k}`);
+        seen.add(p);
+        return;
+      }
+      expect(type, `${p} is not mapped`).toBeDefined();
+      seen.add(p);
+      for (const x of Array.isArray(v) ? v : [v]) {
+        if (x === null) continue;
+        if (type === 'ip') expect(net.isIP(String(x)), `${p} = ${x}`).not.toBe(0);
+        if (type === 'date') expect(Number.isNaN(Date.parse(String(x))), `${p} = ${x}`).toBe(false);
+        if (type === 'long') expect(Number.isSafeInteger(x), `${p} = ${x}`).toBe(true);
+        if (type === 'keyword') expect(['string', 'number'], `${p} = ${x}`).toContain(typeof x);
+      }
+    };
+    for (const e of all) for (const [k, v] of Object.entries(e)) walkEvent(v, `itportal.${k}`);
+    for (const p of leaves.keys())
+      if (p.startsWith('itportal.')) expect(seen, `${p} is in no event`).toContain(p);
+
+    // Every field the ingest pipeline writes outside itportal.* is mapped too.
+    const pipeline = read('elastic/ingest-pipeline.json');
+    for (const m of pipeline.matchAll(/"(?:field|target_field)":\s*"([\w.@]+)"/g)) {
+      if (m[1]!.startsWith('itportal') || m[1] === 'message') continue;
+      expect(leaves.has(m[1]!), `${m[1]} (set by the pipeline) is not mapped`).toBe(true);
+    }
   });
 
   it('Splunk: the inputs monitor what the script writes, and props, event types and tags name envelope fields', () => {
