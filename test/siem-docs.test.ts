@@ -326,7 +326,10 @@ describe('docs/siem against a running portal', () => {
     const dc = JSON.parse(read('sentinel/data-connector.json'));
     const p = dc.properties;
     expect(dc.kind).toBe('RestApiPoller');
-    const endpoint = new URL(p.request.apiEndpoint);
+    // The portal is a parameter the connector page asks for, never a hard-coded host.
+    const endpointExpr = /^\[\[concat\(parameters\('(\w+)'\), '(\/[^']+)'\)\]$/.exec(p.request.apiEndpoint);
+    expect(endpointExpr, p.request.apiEndpoint).not.toBeNull();
+    const endpoint = new URL(endpointExpr![2]!, server.url);
     expect(endpoint.pathname).toBe('/api/siem/events');
     expect(p.request.httpMethod).toBe('GET');
     expect(p.auth.type).toBe('APIKey');
@@ -378,6 +381,113 @@ describe('docs/siem against a running portal', () => {
     expect(tableColumns).toEqual(
       [...Object.keys(events[0]!).filter((k) => k !== 'Id'), 'EventId', 'TimeGenerated'].sort(),
     );
+  });
+
+  it('Sentinel: the connector definition the connection names exists, and asks for every parameter the connection uses', () => {
+    const dc = JSON.parse(read('sentinel/data-connector.json'));
+    const def = JSON.parse(read('sentinel/connector-definition.json'));
+    expect(def.kind).toBe('Customizable');
+    expect(def.name).toBe(dc.properties.connectorDefinitionName);
+    const ui = def.properties.connectorUiConfig;
+    expect(ui.id).toBe(dc.properties.connectorDefinitionName);
+    for (const k of [
+      'title',
+      'publisher',
+      'descriptionMarkdown',
+      'graphQueries',
+      'dataTypes',
+      'connectivityCriteria',
+      'permissions',
+      'instructionSteps',
+    ])
+      expect(ui[k], k).toBeTruthy();
+    expect(ui.graphQueriesTableName).toBe(dc.properties.dataType);
+    expect(def.properties.connectionsConfig.templateSpecName).toBeTruthy();
+    const instructions = ui.instructionSteps.flatMap((s: any) => s.instructions);
+    const textboxes = new Map<string, any>(
+      instructions
+        .filter((i: any) => i.type === 'Textbox')
+        .map((i: any) => [i.parameters.name, i.parameters]),
+    );
+    expect(instructions.some((i: any) => i.type === 'ConnectionToggleButton')).toBe(true);
+    const used = new Set([...JSON.stringify(dc).matchAll(/parameters\('(\w+)'\)/g)].map((m) => m[1]!));
+    expect([...used].sort()).toEqual(['apiKey', 'portalUrl']);
+    for (const name of used) expect(textboxes.has(name), `a Textbox named ${name}`).toBe(true);
+    expect(textboxes.get('apiKey').type).toBe('password');
+    for (const file of walk(path.join(SIEM, 'sentinel')))
+      expect(fs.readFileSync(file, 'utf8')).not.toMatch(/portal\.example\.com/);
+  });
+
+  it('Sentinel: the Logic App polls every 10 minutes, keeps lastCursor, loops while HasMore, and its walk yields every event', async () => {
+    const template = JSON.parse(read('sentinel/logic-app.json'));
+    expect(template.$schema).toMatch(/deploymentTemplate\.json#$/);
+    const workflow = template.resources.find((r: any) => r.type === 'Microsoft.Logic/workflows');
+    expect(workflow.identity.type).toBe('SystemAssigned');
+    // The portal and the key are parameters without a default: nothing points at a made-up host.
+    expect(template.parameters.portalUrl.defaultValue).toBeUndefined();
+    expect(JSON.stringify(template)).not.toMatch(/example\.com"|itp_siem_[0-9a-f]/);
+    const def = workflow.properties.definition;
+    for (const name of Object.keys(def.parameters)) {
+      expect(workflow.properties.parameters[name]?.value).toBe(`[parameters('${name}')]`);
+      expect(template.parameters[name], name).toBeDefined();
+    }
+    const [trigger] = Object.values<any>(def.triggers);
+    expect(trigger.type).toBe('Recurrence');
+    expect(trigger.recurrence).toEqual({ frequency: 'Minute', interval: 10 });
+    expect(trigger.runtimeConfiguration.concurrency.runs).toBe(1);
+
+    const a = def.actions;
+    // The key comes from Key Vault with the workflow's identity, and neither it nor the poll's
+    // headers are kept in the run history.
+    expect(a.Get_key.inputs.uri).toMatch(/vault\.azure\.net\/secrets\//);
+    expect(a.Get_key.inputs.authentication.type).toBe('ManagedServiceIdentity');
+    expect(a.Get_key.runtimeConfiguration.secureData.properties).toEqual(['inputs', 'outputs']);
+    const loop = a.Until_caught_up;
+    expect(loop.type).toBe('Until');
+    expect(loop.expression).toBe("@equals(variables('hasMore'), false)");
+    const poll = loop.actions.Poll;
+    expect(poll.inputs.method).toBe('GET');
+    expect(poll.inputs.headers.Authorization).toBe("ApiKey @{body('Get_key')?['value']}");
+    expect(poll.runtimeConfiguration.secureData.properties).toContain('inputs');
+    const uri: string = poll.inputs.uri;
+    expect(uri).toContain("parameters('portalUrl'), '/api/siem/events?");
+    const params = [...uri.matchAll(/[?&](\w+)=/g)].map((m) => m[1]!);
+    expect(params.sort()).toEqual(['cursor', 'limit']);
+    for (const name of params) expect(feedParameters()).toContain(name);
+    expect(uri).toContain("encodeUriComponent(variables('lastCursor'))");
+    // lastCursor: read before the loop (a missing blob starts from the beginning, any other failure
+    // stops the run), written back after each page reached the DCR, then carried to the next poll.
+    expect(a.Read_cursor.inputs.uri).toBe(loop.actions.Write_lastCursor.inputs.uri);
+    expect(a.Init_lastCursor.inputs.variables[0].name).toBe('lastCursor');
+    expect(a.Stop_unless_no_state_yet.runAfter.Read_cursor).toContain('Failed');
+    expect(JSON.stringify(a.Stop_unless_no_state_yet.expression)).toContain('404');
+    expect(loop.actions.Send_to_DCR.inputs.body).toBe("@body('Poll')?['Events']");
+    expect(loop.actions.Send_to_DCR.inputs.uri).toContain("'/streams/', parameters('streamName')");
+    expect(template.parameters.streamName.defaultValue).toBe(
+      JSON.parse(read('sentinel/data-connector.json')).properties.dcrConfig.streamName,
+    );
+    expect(loop.actions.Write_lastCursor.runAfter).toEqual({ Send_to_DCR: ['Succeeded'] });
+    expect(loop.actions.Write_lastCursor.inputs.body).toBe("@{body('Poll')?['NextCursor']}");
+    expect(loop.actions.Set_lastCursor.inputs).toEqual({
+      name: 'lastCursor',
+      value: "@{body('Poll')?['NextCursor']}",
+    });
+    expect(loop.actions.Set_hasMore.inputs).toEqual({ name: 'hasMore', value: "@body('Poll')?['HasMore']" });
+
+    // The walk the workflow makes, against the live feed: limit=pageSize, then the cursor while HasMore.
+    const stored: { cursor: string } = { cursor: '' };
+    const seen: string[] = [];
+    for (let run = 0; run < 100; run++) {
+      const qs = new URLSearchParams({ limit: '2', ...(stored.cursor ? { cursor: stored.cursor } : {}) });
+      const res = await http(server, 'GET', `/api/siem/events?${qs}`, {
+        headers: { authorization: `ApiKey ${key}` },
+      });
+      expect(res.status, res.text).toBe(200);
+      seen.push(...res.body.Events.map((e: any) => e.Id));
+      stored.cursor = res.body.NextCursor;
+      if (!res.body.HasMore) break;
+    }
+    expect(seen.slice(0, events.length)).toEqual(events.map((e) => e.Id));
   });
 
   it('Elastic: the CEL input names the live API, and following its program yields every event', async () => {
