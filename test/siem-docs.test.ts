@@ -876,6 +876,66 @@ describe('docs/siem against a running portal', () => {
     }
   });
 
+  it('QRadar: the log source extension parses, names live fields, reads every Timestamp, and has a QID per event type; rsyslog validates', async () => {
+    const lsx = parseXml(read('qradar/itportal-lsx.xml'));
+    expect(lsx.tag).toBe('{event_parsing/device_extension}device-extension');
+    const patterns = new Map(xmlAll(lsx, 'pattern').map((p) => [p.attrs.id!, p.text]));
+    const all = [...events, ...pollEvents];
+    for (const [id, keypath] of patterns) {
+      expect(keypath, id).toMatch(/^(\/"\w+")+$/);
+      const dotted = [...keypath.matchAll(/"(\w+)"/g)].map((m) => m[1]).join('.');
+      expect(hasPath(all, dotted), `${id}: ${keypath}`).toBe(true);
+    }
+    const matchers = xmlAll(lsx, 'json-matcher');
+    expect(matchers.map((m) => m.attrs.field).sort()).toEqual(
+      ['DeviceTime', 'EventCategory', 'EventName', 'ObjectName', 'SourceIp', 'UserName'].sort(),
+    );
+    for (const m of matchers) expect(patterns.has(m.attrs['pattern-id']!), m.attrs.field).toBe(true);
+    // DeviceTime's Java date format parses every live Timestamp.
+    const time = matchers.find((m) => m.attrs.field === 'DeviceTime')!;
+    const javaToRegex: Record<string, string> = {
+      yyyy: '\\d{4}',
+      MM: '\\d{2}',
+      dd: '\\d{2}',
+      HH: '\\d{2}',
+      mm: '\\d{2}',
+      ss: '\\d{2}',
+      SSS: '\\d{3}',
+      X: '(Z|[+-]\\d{2}(:?\\d{2})?)',
+      "'T'": 'T',
+    };
+    const timeRe = new RegExp(
+      `^${time.attrs['ext-data']!.replace(/yyyy|MM|dd|HH|mm|ss|SSS|X|'T'/g, (t) => javaToRegex[t]!)}$`,
+    );
+    for (const e of all) expect(e.Timestamp).toMatch(timeRe);
+    // A QID for every event type the portal has, with a QRadar severity (0-10), and no other.
+    const singles = xmlAll(lsx, 'event-match-single');
+    expect(singles.map((s) => s.attrs['event-name']).sort()).toEqual(
+      EVENT_TYPE_LIST.map((t) => t.type).sort(),
+    );
+    for (const s of singles) {
+      expect(Number(s.attrs.severity)).toBeGreaterThanOrEqual(0);
+      expect(Number(s.attrs.severity)).toBeLessThanOrEqual(10);
+      expect(EVENT_TYPE_LIST.find((t) => t.type === s.attrs['event-name'])!.category).toBe(
+        s.attrs['device-event-category'],
+      );
+    }
+
+    // rsyslog's own parser accepts the drop-in, under a main config like Debian's (which sets the work directory).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-rsyslog-'));
+    const main = path.join(dir, 'rsyslog.conf');
+    fs.writeFileSync(
+      main,
+      `global(workDirectory="${dir}")\ninclude(file="${path.join(SIEM, 'qradar/rsyslog-itportal.conf')}")\n`,
+    );
+    const check = await run('/usr/sbin/rsyslogd', ['-N1', '-f', main], {
+      env: { PATH: '/usr/sbin:/usr/bin:/bin' },
+      cwd: dir,
+    });
+    expect(check.code, check.stderr).toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('every siem pull command line in the guides parses, and the guides link to files that exist', () => {
     let count = 0;
     for (const file of [
