@@ -418,6 +418,39 @@ describe('docs/siem against a running portal', () => {
       expect(fs.readFileSync(file, 'utf8')).not.toMatch(/portal\.example\.com/);
   });
 
+  it('Sentinel: the solution template deploys table, DCR, definition and connection together, as the four files say', () => {
+    const tpl = JSON.parse(read('sentinel/connector-solution.json'));
+    const byType = (t: string) => tpl.resources.find((r: any) => r.type === t);
+    const table = JSON.parse(read('sentinel/table.json'));
+    const dcr = JSON.parse(read('sentinel/dcr.json'));
+    const def = JSON.parse(read('sentinel/connector-definition.json'));
+    const dc = JSON.parse(read('sentinel/data-connector.json'));
+    expect(byType('Microsoft.OperationalInsights/workspaces/tables').properties).toEqual(table.properties);
+    const rule = byType('Microsoft.Insights/dataCollectionRules');
+    expect(rule.properties.streamDeclarations).toEqual(dcr.properties.streamDeclarations);
+    expect(rule.properties.dataFlows).toEqual(dcr.properties.dataFlows);
+    const definition = byType('Microsoft.OperationalInsights/workspaces/providers/dataConnectorDefinitions');
+    expect(definition.kind).toBe(def.kind);
+    expect(definition.properties).toEqual(def.properties);
+    expect(definition.name).toContain(`'${dc.properties.connectorDefinitionName}'`);
+    const connection = byType('Microsoft.OperationalInsights/workspaces/providers/dataConnectors');
+    expect(connection.kind).toBe('RestApiPoller');
+    // The connection as data-connector.json has it, its [[parameters()] now evaluated here, and the
+    // DCR's ids taken from the deployed resources instead of typed in.
+    const expected = JSON.parse(JSON.stringify(dc.properties).replaceAll('[[', '['));
+    expected.dcrConfig = connection.properties.dcrConfig;
+    expect(connection.properties).toEqual(expected);
+    expect(connection.properties.dcrConfig.dataCollectionRuleImmutableId).toMatch(
+      /^\[reference\(.*\)\.immutableId\]$/,
+    );
+    expect(connection.properties.dcrConfig.streamName).toBe(dc.properties.dcrConfig.streamName);
+    expect(connection.dependsOn.length).toBe(2);
+    for (const m of JSON.stringify(tpl.resources).matchAll(/parameters\('(\w+)'\)/g))
+      expect(tpl.parameters[m[1]!], m[1]).toBeDefined();
+    expect(tpl.parameters.apiKey.type).toBe('securestring');
+    expect(tpl.parameters.portalUrl.defaultValue).toBeUndefined();
+  });
+
   it('Sentinel: the Logic App polls every 10 minutes, keeps lastCursor, loops while HasMore, and its walk yields every event', async () => {
     const template = JSON.parse(read('sentinel/logic-app.json'));
     expect(template.$schema).toMatch(/deploymentTemplate\.json#$/);
