@@ -710,7 +710,7 @@ describe('docs/siem against a running portal', () => {
       files.filter((f) => f.startsWith('local/')),
       'settings ship in default/, never local/',
     ).toEqual([]);
-    for (const f of files.filter((f) => f.endsWith('.conf') || f.endsWith('.meta')))
+    for (const f of files.filter((f) => /\.(conf|meta)$/.test(f) && !f.startsWith('README/')))
       parseConf(fs.readFileSync(path.join(app, f), 'utf8'));
     const appConf = parseConf(fs.readFileSync(path.join(app, 'default/app.conf'), 'utf8'));
     expect(appConf.package?.id).toBe('TA-itportal');
@@ -756,6 +756,26 @@ describe('docs/siem against a running portal', () => {
         for (const outcome of OUTCOMES) expect(keys, `${type}|${outcome}`).toContain(`${type}|${outcome}`);
       for (const row of csv.slice(1)) expect(row.length).toBe(header.length);
     }
+    // The saved searches name the app's index and sourcetype and envelope fields and live values.
+    const saved = parseConf(fs.readFileSync(path.join(app, 'default/savedsearches.conf'), 'utf8'));
+    expect(Object.keys(saved).length).toBeGreaterThanOrEqual(3);
+    for (const [name, s] of Object.entries(saved)) {
+      expect(s.search, name).toMatch(/^index=itportal sourcetype=itportal:audit /);
+      expect(s.disabled, name).toBe('1');
+      for (const m of s.search!.matchAll(/\b(EventType|Target\.Type)="?([\w.]+)"?/g))
+        expect(
+          [...events, ...pollEvents].map((e) => fieldValue(e, m[1]!)),
+          `${name}: ${m[0]}`,
+        ).toContain(m[2]);
+      for (const m of s.search!.matchAll(/\b((?:Actor|Target|Details)\.\w+|Ip|Severity)\b/g))
+        expect(hasPath([...events, ...pollEvents], m[1]!), `${name}: ${m[1]}`).toBe(true);
+    }
+    // Every setting the script reads from local/itportal.conf is documented in README/itportal.conf.spec.
+    const spec = fs.readFileSync(path.join(app, 'README/itportal.conf.spec'), 'utf8');
+    const script = fs.readFileSync(path.join(app, 'bin/itportal-pull.sh'), 'utf8');
+    const readKeys = [...script.matchAll(/\$\(setting (\w+)\)/g)].map((m) => m[1]!);
+    expect(readKeys.sort()).toEqual(['key_file', 'out_dir', 'url']);
+    for (const k of readKeys) expect(spec).toMatch(new RegExp(`^${k} = <`, 'm'));
     // A props EVAL/LOOKUP must not set the same field twice (the lookup owns action/status/change_type).
     for (const f of ['action', 'status', 'change_type']) expect(props[`EVAL-${f}`], f).toBeUndefined();
   });
