@@ -1,9 +1,11 @@
 /**
- * The SIEM guides under docs/siem/ are tested like code: every configuration file is parsed and what
- * it names (path, header and scheme, cursor and has-more fields, query parameters, page size,
- * envelope fields, file paths) is checked against a running portal, which is then polled the way the
- * configuration says; every `siem pull` command line in them parses; and every `sh` block marked
- * `<!-- test -->` in the guides, docs/troubleshooting.md and README.md runs against the portal.
+ * The SIEM guides under docs/siem/ are tested like code: every configuration file is parsed (JSON,
+ * YAML, .conf, CSV, XML with a real parser, rsyslog's own validator) and what it names (path, header
+ * and scheme, cursor and has-more fields, query parameters, page size, envelope fields, event types,
+ * file paths) is checked against a running portal, which is then polled the way the configuration
+ * says; every `siem pull` command line in them parses; and every `sh` block of the guides,
+ * docs/troubleshooting.md and README.md runs, page by page in a clean environment, unless a
+ * `<!-- not run: why -->` line stands right above it.
  *
  * One store is enough here: the guides are about the HTTP contract, which the feed suites test on
  * both stores.
@@ -182,7 +184,8 @@ interface DocBlock {
 function markdownBlocks(text: string, page = ''): DocBlock[] {
   return [...text.matchAll(/^( *)```([\w-]*)\n([\s\S]*?)\n\1```$/gm)].map((m) => {
     const before = text.slice(0, m.index).trimEnd();
-    const marker = /<!-- not run: ([^]*?) -->$/.exec(before);
+    // The marker is the last line above the block (indented like it, in a list).
+    const marker = /^<!-- not run: (.+) -->$/.exec(before.slice(before.lastIndexOf('\n') + 1).trim());
     const code = m[3]!
       .split('\n')
       .map((l) => l.slice(m[1]!.length))
