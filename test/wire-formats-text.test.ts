@@ -119,7 +119,7 @@ for (const kind of STORES) {
         expect(r.eventId).toBe(e.EventType);
         expect(r.devTimeMs).toBe(Date.parse(e.Timestamp));
         expect(r.attributes).toMatchObject({ externalId: e.Id, seq: String(e.Seq), outcome: e.Outcome });
-        if (e.Target.Name) expect(r.attributes.targetName).toBe(e.Target.Name.replace(/[\t\r\n]/g, ' '));
+        if (e.Target.Name) expect(r.attributes.targetName).toBe(e.Target.Name.replace(/\r\n|[\r\n]/g, ' '));
       }
     });
 

@@ -7,7 +7,7 @@ describe('jcs', () => {
     // Keys include index-like ones ("0", "10", "2"), unicode and surrogate pairs; strings any code unit.
     const key = fc.oneof(
       fc.string(),
-      fc.constantFrom('0', '1', '2', '10', '01', '4294967295', 'é', '😀', 'a'),
+      fc.constantFrom('0', '1', '2', '10', '01', '4294967295', 'é', '😀', 'a', '__proto__', 'toJSON'),
     );
     const json = fc.letrec((tie) => ({
       value: fc.oneof(
@@ -27,6 +27,15 @@ describe('jcs', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('keeps a "__proto__" key (JSON.parse makes it an own property) and refuses non-finite numbers', () => {
+    const parsed: unknown = JSON.parse('{"b":2,"__proto__":{"a":1}}');
+    expect(jcs(parsed)).toBe('{"__proto__":{"a":1},"b":2}');
+    expect(jcs(parsed)).toBe(canonicalizeReference(parsed));
+    expect(() => jcs({ a: Number.NaN })).toThrow(TypeError);
+    expect(() => jcs([Infinity])).toThrow(TypeError);
+    expect(jcs({ d: new Date(0) })).toBe(canonicalizeReference({ d: new Date(0) }));
   });
 
   it('sorts keys by UTF-16 code units and writes numbers as ECMAScript does (RFC 8785 §3.2.3 example)', () => {

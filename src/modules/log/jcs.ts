@@ -21,14 +21,20 @@ export const canonicalizeReference: Canonicalize =
 /** Array-index-like: a canonical decimal below 2^32 − 1, which objects enumerate first. */
 const INDEX_LIKE = /^(?:0|[1-9][0-9]{0,9})$/;
 
+/** The value needs the general implementation (an index-like key, or a toJSON method). */
 class IndexLikeKey extends Error {}
 
 function sorted(value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new TypeError('RFC 8785 has no form for NaN or an infinite number');
+  }
   if (value === null || typeof value !== 'object') return value;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') throw new IndexLikeKey();
   if (Array.isArray(value)) return value.map(sorted);
   const source = value as Record<string, unknown>;
   const keys = Object.keys(source).sort();
-  const out: Record<string, unknown> = {};
+  // No prototype: a "__proto__" key is then an own property like any other, not the prototype.
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const key of keys) {
     if (INDEX_LIKE.test(key) && Number(key) < 4294967295) throw new IndexLikeKey();
     const v = source[key];

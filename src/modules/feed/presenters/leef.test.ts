@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EVENT_TYPE_LIST } from '../../audit/event-types.js';
 import { adversarialEvents, CONTEXT, NASTY } from '../../../../test/wire/adversarial-events.js';
 import { parseLeef2 } from '../../../../test/wire/leef-parser.js';
-import { leefPresenter, leefValue, presentLeef } from './leef.js';
+import { leefDelimiter, leefPresenter, leefValue, presentLeef } from './leef.js';
 import type { WireEvent } from './presenter.js';
 
 const login: WireEvent = {
@@ -22,8 +22,8 @@ const login: WireEvent = {
   Seq: 12,
 };
 
-/** LEEF has no escape for its delimiter: tab and line breaks in a value are written as a space. */
-const flat = (s: string) => s.replace(/\r\n|[\t\r\n]/g, ' ');
+/** A LEEF event is one line: line breaks in a value are written as a space (a tab is kept). */
+const flat = (s: string) => s.replace(/\r\n|[\r\n]/g, ' ');
 
 describe('leefPresenter', () => {
   it('is the text presenter of format leef', () => {
@@ -65,7 +65,8 @@ describe('leefPresenter', () => {
         'IT Portal',
         CONTEXT.productVersion,
         e.EventType,
-        '\t',
+        // Their values hold a tab, so the event is delimited by the first candidate none holds.
+        '^',
       ]);
       expect(r.devTimeMs).toBe(Date.parse(e.Timestamp));
       const a = r.attributes;
@@ -83,8 +84,8 @@ describe('leefPresenter', () => {
         userAgent: flat(e.UserAgent!),
         tenant: String(CONTEXT.tenantId),
       });
-      // `|`, `=`, `\`, `"`, `]` and unicode are kept; only the delimiter and line breaks are not
-      expect(a.usrName).toContain('pipe| back\\slash eq= a b=c nl line cr x "quote" ]bracket tab é日本😀');
+      // `|`, `=`, `\`, `"`, `]`, tab and unicode are kept; only line breaks are not
+      expect(a.usrName).toContain('pipe| back\\slash eq= a b=c nl line cr x "quote" ]bracket\ttab é日本😀');
       expect(a.clientId).toBe(e.Actor.ClientId ? flat(e.Actor.ClientId) : undefined);
       expect(JSON.parse(a.details!)).toEqual(e.Details);
       expect(JSON.parse(a.details!).note).toBe(NASTY);
@@ -95,8 +96,21 @@ describe('leefPresenter', () => {
     const r = parseLeef2(presentLeef(login, { ...CONTEXT, productVersion: '1|2\n3' }));
     expect(r.productVersion).toBe('1 2 3');
     expect(leefValue('a\tb')).toBe('a b');
+    expect(leefValue('a\tb', '^')).toBe('a\tb');
+    expect(leefValue('a^b', '^')).toBe('a b');
     expect(leefValue('a\r\nb\nc')).toBe('a b c');
     expect(r.eventId).toBe('Login.Success');
     expect(parseLeef2(presentLeef({ ...login, Severity: 'critical' }, CONTEXT)).attributes.sev).toBe('9');
+  });
+});
+
+describe('leefDelimiter', () => {
+  it('keeps tab unless a value holds one, then takes the first candidate no value holds', () => {
+    expect(leefDelimiter(['a', 'b^c'])).toEqual(['\t', 'x09']);
+    expect(leefDelimiter(['a\tb'])).toEqual(['^', '^']);
+    expect(leefDelimiter(['a\tb', 'c^d'])).toEqual(['\x1f', 'x1F']);
+    const r = parseLeef2(presentLeef({ ...login, Actor: { ...login.Actor, Username: 'a\tb^c' } }, CONTEXT));
+    expect(r.delimiter).toBe('\x1f');
+    expect(r.attributes.usrName).toBe('a\tb^c');
   });
 });

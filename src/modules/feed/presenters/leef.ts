@@ -5,10 +5,13 @@
  * Rules:
  * - The attribute delimiter is the tab, named in the header in the specification's hex form `x09`
  *   (a receiver cannot mistake it for a literal character, and tab is LEEF 1.0's and 2.0's default).
- * - LEEF has no escape for the delimiter: a value never contains it. A tab in a value is written as a
- *   space, and so are a line feed and a carriage return (a LEEF event is one line of syslog). Every
- *   other character, `|`, `=`, `\`, `"` and unicode included, is written as it is: attributes are split
- *   at the delimiter, and each at its first `=`. The exact values are in the JSON formats.
+ * - LEEF has no escape for the delimiter, but 2.0 names it per event: when a value holds a tab, the
+ *   event is delimited by the first of `^`, U+001F, U+001E, U+001D, U+001C that no value holds, so
+ *   the tab is kept. Only when every candidate occurs (never in practice) does a tab become a space.
+ * - A line feed or carriage return in a value is written as a space: a LEEF event is one line of
+ *   syslog, and LEEF has no escape for it. Every other character, `|`, `=`, `\`, `"` and unicode
+ *   included, is written as it is: attributes are split at the delimiter, and each at its first `=`.
+ *   The exact values are in the JSON formats.
  * - Header fields never contain `|` or a line break (each becomes a space); they are constants, the
  *   EventType and the product version, so this never happens in practice.
  * - `devTime` is the envelope's Timestamp as it is, with `devTimeFormat` naming its pattern explicitly
@@ -30,11 +33,31 @@ export function leefHeaderField(value: string): string {
   return value.replace(/\r\n|[|\r\n]/g, ' ');
 }
 
-const LEEF_VALUE_SPECIAL = /[\t\r\n]/;
+/** Delimiters for an event whose values hold a tab, in order of preference, with their header form. */
+const FALLBACK_DELIMITERS: ReadonlyArray<readonly [string, string]> = [
+  ['^', '^'],
+  ['\x1f', 'x1F'],
+  ['\x1e', 'x1E'],
+  ['\x1d', 'x1D'],
+  ['\x1c', 'x1C'],
+];
 
-export function leefValue(value: string): string {
-  if (!LEEF_VALUE_SPECIAL.test(value)) return value;
-  return value.replace(/\r\n|[\t\r\n]/g, ' ');
+/** A value as written between delimiters: line breaks (and a tab, when it is the delimiter) as spaces. */
+export function leefValue(value: string, delimiter = LEEF_DELIMITER): string {
+  if (!/[\r\n]/.test(value) && !value.includes(delimiter)) return value;
+  const flat = value.replace(/\r\n|[\r\n]/g, ' ');
+  return flat.includes(delimiter) ? flat.split(delimiter).join(' ') : flat;
+}
+
+/** The delimiter of an event: tab, unless a value holds one (then the first candidate none holds). */
+export function leefDelimiter(values: readonly string[]): readonly [string, string] {
+  if (!values.some((v) => v.includes('\t'))) return [LEEF_DELIMITER, LEEF_DELIMITER_HEADER];
+  return (
+    FALLBACK_DELIMITERS.find(([d]) => !values.some((v) => v.includes(d))) ?? [
+      LEEF_DELIMITER,
+      LEEF_DELIMITER_HEADER,
+    ]
+  );
 }
 
 /** The attributes in order, values as given (before the delimiter rule); nulls already dropped. */
@@ -68,17 +91,17 @@ export function leefAttributes(e: WireEvent, ctx: PresentContext): Array<[string
 }
 
 export function presentLeef(e: WireEvent, ctx: PresentContext): string {
+  const pairs = leefAttributes(e, ctx);
+  const [delimiter, delimiterHeader] = leefDelimiter(pairs.map(([, v]) => v));
   const header = [
     'LEEF:2.0',
     leefHeaderField(LEEF_VENDOR),
     leefHeaderField(LEEF_PRODUCT),
     leefHeaderField(ctx.productVersion),
     leefHeaderField(e.EventType),
-    LEEF_DELIMITER_HEADER,
+    delimiterHeader,
   ].join('|');
-  const attributes = leefAttributes(e, ctx)
-    .map(([key, value]) => `${key}=${leefValue(value)}`)
-    .join(LEEF_DELIMITER);
+  const attributes = pairs.map(([key, value]) => `${key}=${leefValue(value, delimiter)}`).join(delimiter);
   return `${header}|${attributes}`;
 }
 

@@ -8,7 +8,8 @@
 # Settings come from TA-itportal/local/itportal.conf (the README says how to create it):
 #   [itportal]
 #   url = https://portal.your-company.example    (required: there is no default portal)
-#   key_file = /opt/splunk/etc/apps/TA-itportal/local/itportal.key   (default: local/itportal.key)
+#   key_file = /etc/itportal-siem/siem.key   (default: local/itportal.key; a path outside etc/apps is
+#              better: the app directory is copied when the app is deployed to other servers)
 #   out_dir = /var/lib/itportal-siem                                 (default)
 # The environment variables ITPORTAL_URL, ITPORTAL_KEY_FILE, ITPORTAL_OUT_DIR and ITPORTAL_CMD
 # override the file. The key is read from a file only this script's user can read, never a flag.
@@ -38,4 +39,6 @@ if [ -z "$ITPORTAL_URL" ]; then
   exit 2
 fi
 
+# ITPORTAL_CMD is split on spaces on purpose ("node /opt/itportal/bin/itportal.js" works); it comes
+# from the operator's environment, never from the portal.
 exec $ITPORTAL_CMD siem pull --url "$ITPORTAL_URL" --key-file "$ITPORTAL_KEY_FILE" --out "$ITPORTAL_OUT_DIR/events.ndjson" --once --json-log
