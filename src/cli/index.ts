@@ -4,21 +4,10 @@
  * (exit 2). Each subcommand's module is loaded only when it runs, so that a cron run of `siem pull`
  * does not load the server, the database drivers and their dependencies.
  */
-import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config.js';
 import { isAppError } from '../errors.js';
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+import { PRODUCT_VERSION } from '../version.js';
 
 const TENANT = new Option('--tenant <id>', 'tenant id (default: the default tenant)');
 
@@ -28,7 +17,7 @@ export function buildProgram(run: (work: () => Promise<number>) => void): Comman
     .description(
       'IT Portal: audit trail and SIEM feed. Configuration comes from the environment (DATABASE_URL, DATA_DIR, ...): see README.md.',
     )
-    .version(packageVersion(), '-v, --version', 'print the version')
+    .version(PRODUCT_VERSION, '-v, --version', 'print the version')
     .helpCommand(true)
     .showHelpAfterError('(add --help for usage)');
 

@@ -1,4 +1,4 @@
-import { Type } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@fastify/type-provider-typebox';
 
 export const FeedQuery = Type.Object(
   {
@@ -31,6 +31,15 @@ export const FeedQuery = Type.Object(
           'comma-separated EventTypes such as Login.Failure,Access.Denied, or a prefix such as Login.*',
       }),
     ),
+    /** The wire format of each event (SPEC §9); the page shape and the cursor are the same for all. */
+    format: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 32,
+        description:
+          'json (default: the envelope), ocsf, ecs (JSON objects), cef, leef, syslog (one string per event)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -48,9 +57,13 @@ export const EventEnvelopeSchema = Type.Object({
   /** Authentication, Access, Policy, Admin or Audit. */
   Category: Type.String(),
   /** info, warning or critical. */
-  Severity: Type.String(),
+  Severity: Type.Unsafe<'info' | 'warning' | 'critical'>(
+    Type.String({ enum: ['info', 'warning', 'critical'] }),
+  ),
   /** success, denied or failure. */
-  Outcome: Type.String(),
+  Outcome: Type.Unsafe<'success' | 'denied' | 'failure'>(
+    Type.String({ enum: ['success', 'denied', 'failure'] }),
+  ),
   /** The source table: LogsLogin, LogsAccess, LogsAdmin, LogsDenied, LogsSiemPoll. */
   SourceTable: Type.String(),
   /** Who acted. */
@@ -72,12 +85,26 @@ export const EventEnvelopeSchema = Type.Object({
   /** CMMC / NIST 800-53 / 800-171 controls the event evidences. */
   Controls: Type.Array(Type.String()),
   /** The source row's own fields, camelCase, never secrets. */
-  Details: Type.Object({}, { additionalProperties: true }),
+  Details: Type.Unsafe<Record<string, unknown>>(Type.Object({}, { additionalProperties: true })),
 });
 
+/**
+ * The envelope's one type (SPEC §2), derived from its schema: the presenters, the wire formats and the
+ * web UI (`import type`) all use this, so a field added to the schema reaches each of them.
+ */
+export type EventEnvelope = Static<typeof EventEnvelopeSchema>;
+
+/** A feed event in an object format other than json (ocsf, ecs): a JSON object carrying Id and Seq. */
+const FormattedObject = Type.Object(
+  {},
+  { additionalProperties: true, description: 'an event in the ocsf or ecs format (format=ocsf|ecs)' },
+);
+/** A feed event in a text format: one line, no trailing newline. */
+const FormattedText = Type.String({ description: 'an event in the cef, leef or syslog format' });
+
 export const FeedResponse = Type.Object({
-  /** Up to limit events, in timestamp order across tables. */
-  Events: Type.Array(EventEnvelopeSchema),
+  /** Up to limit events, in Seq order; the envelope, or the event in the format asked for. */
+  Events: Type.Array(Type.Union([EventEnvelopeSchema, FormattedObject, FormattedText])),
   /** Send verbatim as cursor on the next poll; present on every page, also an empty one. */
   NextCursor: Type.String(),
   /** True when a backlog remains: poll again at once. */
