@@ -63,7 +63,7 @@ describe('ecs presenter', () => {
   });
 
   it('the validator catches an unknown field, a wrong type, a disallowed value and a bad pair', () => {
-    const [{ event }] = sampleEvents() as [{ event: Parameters<typeof presentEcs>[0] }];
+    const event = sampleEvents()[0]!.event;
     const good = presentEcs(event, SAMPLE_CONTEXT) as Record<string, any>;
     const bad = structuredClone(good);
     bad.itportal = { controls: 'AU-2' };
