@@ -26,9 +26,11 @@ describe('ocsf presenter', () => {
       });
       // Nothing of the envelope is lost: what OCSF has no attribute for is unmapped.
       expect(r.unmapped).toMatchObject({ Controls: event.Controls, Details: event.Details });
-      // OCSF has no null: an attribute is present or absent (unmapped copies the envelope as it is).
-      const { unmapped: _u, ...mapped } = r;
-      expect(JSON.stringify(mapped)).not.toContain(':null');
+      // OCSF has no null: an attribute is present or absent (JSON values, unmapped and entity.data,
+      // copy the envelope's as they are).
+      const { unmapped: _u, entity, ...mapped } = r;
+      const { data: _d, ...entityRest } = entity ?? {};
+      expect(JSON.stringify({ ...mapped, entityRest })).not.toContain(':null');
     }
   });
 
