@@ -103,7 +103,7 @@ export function buildProgram(run: (work: () => Promise<number>) => void): Comman
   program
     .command('verify')
     .description(
-      'prove offline that feed records are Seq 0..N-1 of the log, each exactly once and unaltered, under signed checkpoints',
+      'prove offline that feed records are Seq 0..N-1 of the log, each exactly once and unaltered, under signed checkpoints (siem pull output in the json format, the default)',
     )
     .requiredOption(
       '--key-file <file>',
@@ -118,7 +118,9 @@ export function buildProgram(run: (work: () => Promise<number>) => void): Comman
   const siem = program.command('siem').description('reference SIEM client');
   siem
     .command('pull')
-    .description('follow the feed and write NDJSON, keeping the cursor in a state file (exactly once)')
+    .description(
+      'follow the feed and write one event a line (NDJSON, or --format), keeping the cursor in a state file (exactly once)',
+    )
     .requiredOption(
       '--url <url>',
       'the portal, e.g. https://portal.example.com (or its /api/siem/events URL)',
@@ -131,6 +133,11 @@ export function buildProgram(run: (work: () => Promise<number>) => void): Comman
     .option('--state <file>', 'cursor and output offset (default: FILE.state.json beside --out)')
     .option('--since <instant>', 'first poll only: events at or after it (ISO 8601)')
     .option('--event-type <list>', 'server-side filter, e.g. Login.Failure,Access.Denied or Login.*')
+    .option(
+      '--format <name>',
+      'wire format: json (default), ocsf, ecs (NDJSON), cef, leef, syslog (one record a line); itportal verify needs json',
+      'json',
+    )
     .option('--limit <n>', "events per page, 1-5000 (default: the server's, 5000)")
     .option('--interval <seconds>', 'wait between polls once caught up', '300')
     .option('--max-bytes <n>', 'rotate the output past this size', String(100 * 1024 * 1024))
