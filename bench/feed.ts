@@ -49,6 +49,9 @@ import { encodeCursor } from '../src/modules/feed/feed-cursor.js';
 import { DEFAULT_FEED_TYPES, createFeedService } from '../src/modules/feed/feed-service.js';
 import { createFeedStore } from '../src/modules/feed/feed-store.js';
 import { wireOfLeaf } from '../src/modules/log/log-leaf.js';
+import { pageText } from '../src/modules/feed/feed-body.js';
+import { FORMAT_NAMES, PRESENTERS, type PresentContext } from '../src/modules/feed/presenters/index.js';
+import { PRODUCT_VERSION } from '../src/version.js';
 import { createLogStore, type LogStore } from '../src/modules/log/log-store.js';
 import { createSequencer } from '../src/modules/log/sequencer.js';
 import { createTenantStore } from '../src/modules/tenants/tenant-store.js';
@@ -906,6 +909,9 @@ async function profilePages(
   const TEXT = 'page text: leaves with Category/Controls, joined, as UTF-8 bytes';
   const GZIP1 = 'gzip level 1 (the route)';
   const TOTAL = "= the route's stages, summed";
+  // Every registered wire format (presenters/index.ts), beside json: present + serialize a page.
+  const FORMAT = (name: string) => `format=${name}: present + serialize (feed-body.ts, UTF-8 bytes)`;
+  const present: PresentContext = { tenantId, host: 'bench.invalid', productVersion: PRODUCT_VERSION };
   const samples: Record<string, number[]> = {
     [STORE]: [],
     [SERVICE]: [],
@@ -913,6 +919,7 @@ async function profilePages(
     [TEXT]: [],
     [GZIP1]: [],
     [TOTAL]: [],
+    ...Object.fromEntries(FORMAT_NAMES.map((f) => [FORMAT(f), [] as number[]])),
   };
   let totalQueries = 0;
   const N = 10;
@@ -942,7 +949,21 @@ async function profilePages(
     started = now();
     zlib.gzipSync(body, { level: 1 });
     const gzip1Ms = now() - started;
+    const formatMs: Array<[string, number]> = [];
+    for (const [name, presenter] of PRESENTERS) {
+      started = now();
+      Buffer.from(
+        pageText(
+          { events: page.events, nextCursor: cursor, hasMore: page.hasMore, checkpoint: '' },
+          presenter,
+          present,
+        ),
+        'utf8',
+      );
+      formatMs.push([FORMAT(name), now() - started]);
+    }
     if (i < 2) continue; // warm-up
+    for (const [k, ms] of formatMs) samples[k]!.push(ms);
     totalQueries += queries;
     samples[STORE]!.push(storeMs);
     samples[SERVICE]!.push(serviceMs);

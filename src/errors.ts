@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   invalid_since: 400,
   invalid_limit: 400,
   invalid_event_type: 400,
+  invalid_format: 400,
   invalid_cidr: 400,
   unauthorized: 401,
   unauthenticated: 401,

@@ -196,7 +196,7 @@ for (const kind of STORES) {
       const feed = doc.paths['/api/siem/events'].get;
       const params: Array<Record<string, any>> = feed.parameters;
       const query = params.filter((p) => p.in === 'query');
-      expect(query.map((p) => p.name).sort()).toEqual(['cursor', 'eventType', 'limit', 'since']);
+      expect(query.map((p) => p.name).sort()).toEqual(['cursor', 'eventType', 'format', 'limit', 'since']);
       for (const p of query) {
         expect(p.required, p.name).toBe(false);
         expect(p.description, p.name).toEqual(expect.any(String));

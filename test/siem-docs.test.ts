@@ -311,7 +311,7 @@ describe('docs/siem against a running portal', () => {
 
   it('the feed the guides rely on is what the live OpenAPI document describes', () => {
     expect(openapi.paths['/api/siem/events']?.get).toBeDefined();
-    expect(feedParameters().sort()).toEqual(['cursor', 'eventType', 'limit', 'since']);
+    expect(feedParameters().sort()).toEqual(['cursor', 'eventType', 'format', 'limit', 'since']);
     expect(EVENT_TYPES).toEqual(
       new Set([
         'Login.Success',

@@ -4,21 +4,10 @@
  * (exit 2). Each subcommand's module is loaded only when it runs, so that a cron run of `siem pull`
  * does not load the server, the database drivers and their dependencies.
  */
-import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config.js';
 import { isAppError } from '../errors.js';
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+import { PRODUCT_VERSION } from '../version.js';
 
 const TENANT = new Option('--tenant <id>', 'tenant id (default: the default tenant)');
 
@@ -28,7 +17,7 @@ export function buildProgram(run: (work: () => Promise<number>) => void): Comman
     .description(
       'IT Portal: audit trail and SIEM feed. Configuration comes from the environment (DATABASE_URL, DATA_DIR, ...): see README.md.',
     )
-    .version(packageVersion(), '-v, --version', 'print the version')
+    .version(PRODUCT_VERSION, '-v, --version', 'print the version')
     .helpCommand(true)
     .showHelpAfterError('(add --help for usage)');
 
@@ -114,7 +103,7 @@ export function buildProgram(run: (work: () => Promise<number>) => void): Comman
   program
     .command('verify')
     .description(
-      'prove offline that feed records are Seq 0..N-1 of the log, each exactly once and unaltered, under signed checkpoints',
+      'prove offline that feed records are Seq 0..N-1 of the log, each exactly once and unaltered, under signed checkpoints (siem pull output in the json format, the default)',
     )
     .requiredOption(
       '--key-file <file>',
@@ -129,7 +118,9 @@ export function buildProgram(run: (work: () => Promise<number>) => void): Comman
   const siem = program.command('siem').description('reference SIEM client');
   siem
     .command('pull')
-    .description('follow the feed and write NDJSON, keeping the cursor in a state file (exactly once)')
+    .description(
+      'follow the feed and write one event a line (NDJSON, or --format), keeping the cursor in a state file (exactly once)',
+    )
     .requiredOption(
       '--url <url>',
       'the portal, e.g. https://portal.example.com (or its /api/siem/events URL)',
@@ -142,6 +133,11 @@ export function buildProgram(run: (work: () => Promise<number>) => void): Comman
     .option('--state <file>', 'cursor and output offset (default: FILE.state.json beside --out)')
     .option('--since <instant>', 'first poll only: events at or after it (ISO 8601)')
     .option('--event-type <list>', 'server-side filter, e.g. Login.Failure,Access.Denied or Login.*')
+    .option(
+      '--format <name>',
+      'wire format: json (default), ocsf, ecs (NDJSON), cef, leef, syslog (one record a line); itportal verify needs json',
+      'json',
+    )
     .option('--limit <n>', "events per page, 1-5000 (default: the server's, 5000)")
     .option('--interval <seconds>', 'wait between polls once caught up', '300')
     .option('--max-bytes <n>', 'rotate the output past this size', String(100 * 1024 * 1024))

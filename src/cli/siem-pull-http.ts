@@ -20,6 +20,8 @@ export interface PageRequest {
   since: string | null;
   limit: number | null;
   eventType: string | null;
+  /** The wire format; json (the default) is not sent. */
+  format?: string;
   userAgent: string;
   timeoutMs: number;
 }
@@ -64,6 +66,7 @@ export function buildPageUrl(req: PageRequest): string {
   else if (req.since) url.searchParams.set('since', req.since);
   if (req.limit !== null) url.searchParams.set('limit', String(req.limit));
   if (req.eventType) url.searchParams.set('eventType', req.eventType);
+  if (req.format && req.format !== 'json') url.searchParams.set('format', req.format);
   return url.toString();
 }
 

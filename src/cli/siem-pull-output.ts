@@ -39,6 +39,8 @@ export interface PullState {
   since: string | null;
   /** The `eventType` filter the cursor advanced under. */
   eventType: string | null;
+  /** The wire format of the output's lines (absent in state files from before formats: json). */
+  format?: string;
   /** Rotated files so far: `<out>.1` … `<out>.<rotations>`. */
   rotations: number;
   /** Committed bytes of `<out>`. */
@@ -146,6 +148,7 @@ export interface OutputOptions {
   url: string;
   since: string | null;
   eventType: string | null;
+  format: string;
   maxBytes: number;
 }
 
@@ -202,6 +205,7 @@ export class PullOutput {
         cursor: null,
         since: options.since,
         eventType: options.eventType,
+        format: options.format,
         // Never reuse a rotated file's number, even when an old run's files are still around.
         rotations: highestRotation(out),
         offset: 0,
@@ -216,6 +220,11 @@ export class PullOutput {
         `${statePath} was written with --event-type ${state.eventType ?? '(none)'}; this run asks for ` +
           `${options.eventType ?? '(none)'}. The cursor has advanced past the events that filter skipped, ` +
           'so changing it would silently miss them: use a new --state and --out for a different filter.',
+      );
+    } else if ((state.format ?? 'json') !== options.format) {
+      throw new PullStateError(
+        `${statePath} was written with --format ${state.format ?? 'json'}; this run asks for ${options.format}. ` +
+          'One output holds one format (a parser and itportal verify read it line by line): use a new --state and --out.',
       );
     }
     const output = new PullOutput(options, state, { truncatedBytes: 0, finishedRotation: false, fresh });
@@ -276,7 +285,11 @@ export class PullOutput {
   commitPage(events: unknown[], nextCursor: string): Committed {
     let bytes = 0;
     if (events.length > 0) {
-      const buf = Buffer.from(events.map((e) => `${JSON.stringify(e)}\n`).join(''), 'utf8');
+      // One record a line: a JSON format's object as JSON, a text format's record as it is.
+      const buf = Buffer.from(
+        events.map((e) => `${typeof e === 'string' ? e : JSON.stringify(e)}\n`).join(''),
+        'utf8',
+      );
       const fd = this.openOut();
       fs.writeSync(fd, buf);
       fs.fsyncSync(fd);

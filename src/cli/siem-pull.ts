@@ -17,6 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FeedRefusedError, fetchPageWithRetry, feedUrl } from './siem-pull-http.js';
 import { PullOutput, PullStateError } from './siem-pull-output.js';
+import { FORMAT_NAMES } from '../modules/feed/presenters/index.js';
 
 export const SIEM_PULL_USAGE = `usage: itportal siem pull --url <portal URL> --out <file.ndjson> [options]
 
@@ -27,6 +28,8 @@ export const SIEM_PULL_USAGE = `usage: itportal siem pull --url <portal URL> --o
                        (the signed checkpoints received go to FILE.checkpoints, for itportal verify)
   --since INSTANT      first poll only: events at or after it (ISO 8601, e.g. 2026-04-25T00:00:00Z)
   --event-type LIST    server-side filter, e.g. Login.Failure,Access.Denied or Login.*
+  --format NAME        wire format: json (default), ocsf, ecs (NDJSON), cef, leef, syslog (the line itself);
+                       itportal verify checks json output only
   --limit N            events per page, 1-5000 (default: the server's, 5000)
   --interval SECONDS   wait between polls once caught up (default 300)
   --max-bytes N        rotate the output when it exceeds N bytes (default 104857600 = 100 MiB)
@@ -45,6 +48,8 @@ export interface PullOptions {
   state: string;
   since: string | null;
   eventType: string | null;
+  /** The wire format asked of the server (SPEC §9); json unless --format says otherwise. */
+  format: string;
   limit: number | null;
   intervalMs: number;
   maxBytes: number;
@@ -84,6 +89,7 @@ export function parsePullArgs(args: string[]): PullOptions {
       state: { type: 'string' },
       since: { type: 'string' },
       'event-type': { type: 'string' },
+      format: { type: 'string', default: 'json' },
       limit: { type: 'string' },
       interval: { type: 'string', default: '300' },
       'max-bytes': { type: 'string', default: String(100 * 1024 * 1024) },
@@ -107,6 +113,9 @@ export function parsePullArgs(args: string[]): PullOptions {
   const limit =
     values.limit === undefined ? null : positiveNumber('limit', values.limit, { integer: true, min: 1 });
   if (limit !== null && limit > 5000) throw new UsageError('--limit must be from 1 to 5000');
+  if (!(FORMAT_NAMES as readonly string[]).includes(values.format)) {
+    throw new UsageError(`--format must be one of ${FORMAT_NAMES.join(', ')}, not "${values.format}"`);
+  }
   return {
     url,
     keyFile: values['key-file'] ?? null,
@@ -114,6 +123,7 @@ export function parsePullArgs(args: string[]): PullOptions {
     state: values.state ?? `${values.out}.state.json`,
     since: values.since ?? null,
     eventType: values['event-type'] ?? null,
+    format: values.format,
     limit,
     intervalMs: Math.round(positiveNumber('interval', values.interval) * 1000),
     maxBytes: positiveNumber('max-bytes', values['max-bytes'], { integer: true, min: 1 }),
@@ -281,6 +291,7 @@ export async function siemPull(args: string[]): Promise<number> {
       url: options.url,
       since: options.since,
       eventType: options.eventType,
+      format: options.format,
       maxBytes: options.maxBytes,
     });
     const { recovered } = output;
@@ -311,6 +322,7 @@ export async function siemPull(args: string[]): Promise<number> {
           since: output.since,
           limit: options.limit,
           eventType: options.eventType,
+          format: options.format,
           userAgent: USER_AGENT,
           timeoutMs: options.timeoutMs,
         },

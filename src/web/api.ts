@@ -3,6 +3,7 @@
  * CSRF token as X-CSRF-Token on every state-changing request. A 401 on any call but sign-in means the
  * session is gone: the app is told, and shows the sign-in page.
  */
+import type { EventEnvelope } from '../modules/feed/feed-schema.ts';
 
 export interface Me {
   id: number;
@@ -151,21 +152,8 @@ export interface PollRecord {
   cursorOut: string | null;
 }
 
-export interface AuditEvent {
-  Id: string;
-  Timestamp: string;
-  EventType: string;
-  Category: string;
-  Severity: 'info' | 'warning' | 'critical';
-  Outcome: 'success' | 'denied' | 'failure';
-  SourceTable: string;
-  Actor: { UserId: number | null; Username: string | null; ClientId: string | null };
-  Target: { Type: string | null; Id: string | null; Name: string | null };
-  Ip: string | null;
-  UserAgent: string | null;
-  Controls: string[];
-  Details: Record<string, unknown>;
-}
+/** The envelope of SPEC §2, as the server derives it from its schema (one type, not a copy). */
+export type AuditEvent = EventEnvelope;
 
 export interface AuditPage {
   Events: AuditEvent[];

@@ -32,7 +32,7 @@ export interface EventTypeInfo {
   inDefaultFeed: boolean;
 }
 
-export const EVENT_TYPE_LIST: readonly EventTypeInfo[] = [
+const EVENT_TYPE_TABLE = [
   {
     type: 'Login.Success',
     category: 'Authentication',
@@ -97,17 +97,12 @@ export const EVENT_TYPE_LIST: readonly EventTypeInfo[] = [
     source: 'LogsSiemPoll',
     inDefaultFeed: false,
   },
-];
+] as const satisfies readonly EventTypeInfo[];
 
-export type EventType =
-  | 'Login.Success'
-  | 'Login.Failure'
-  | 'Login.Logout'
-  | 'Access.Object'
-  | 'Access.Denied'
-  | 'PolicyChange'
-  | 'AdminAction'
-  | 'Audit.SiemPoll';
+export const EVENT_TYPE_LIST: readonly EventTypeInfo[] = EVENT_TYPE_TABLE;
+
+/** Every EventType, derived from the table above (a type added there is one here). */
+export type EventType = (typeof EVENT_TYPE_TABLE)[number]['type'];
 
 export const EVENT_TYPES: ReadonlyMap<string, EventTypeInfo> = new Map(
   EVENT_TYPE_LIST.map((e) => [e.type, e]),

@@ -5,6 +5,13 @@
 import { AppError } from '../../errors.js';
 import { EVENT_TYPE_LIST } from '../audit/event-types.js';
 import { DEFAULT_FEED_TYPES } from './feed-service.js';
+import {
+  DEFAULT_FORMAT,
+  FORMAT_NAMES,
+  PRESENTERS,
+  type FormatName,
+  type Presenter,
+} from './presenters/index.js';
 
 const INSTANT =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$/;
@@ -77,4 +84,17 @@ export function parseEventTypes(raw: string | undefined): ReadonlySet<string> {
     }
   }
   return out;
+}
+
+/** `format=` → its presenter; absent → json. An unknown name is a 400 listing the served formats. */
+export function parseFormat(raw: string | undefined): Presenter {
+  const name = (raw ?? DEFAULT_FORMAT) as FormatName;
+  const presenter = PRESENTERS.get(name);
+  if (!presenter) {
+    throw new AppError(
+      'invalid_format',
+      `format: "${String(raw).slice(0, 32)}" is not a wire format; valid formats are ${FORMAT_NAMES.join(', ')} (default json)`,
+    );
+  }
+  return presenter;
 }

@@ -3,24 +3,17 @@
  * default severity come from the registry at read time. A future wire format (CEF, OCSF, ...) is one
  * more presenter beside this one, over the same StoredEvent.
  */
-import { EVENT_TYPES, LEGACY_EVENT_TYPE, eventTypeInfo } from '../audit/event-types.js';
+import {
+  EVENT_TYPES,
+  LEGACY_EVENT_TYPE,
+  eventTypeInfo,
+  type Outcome,
+  type Severity,
+} from '../audit/event-types.js';
+import type { EventEnvelope } from './feed-schema.js';
 import type { StoredEvent } from './feed-store.js';
 
-export interface EventEnvelope {
-  Id: string;
-  Timestamp: string;
-  EventType: string;
-  Category: string;
-  Severity: string;
-  Outcome: string;
-  SourceTable: string;
-  Actor: { UserId: number | null; Username: string | null; ClientId: string | null };
-  Target: { Type: string | null; Id: string | null; Name: string | null };
-  Ip: string | null;
-  UserAgent: string | null;
-  Controls: string[];
-  Details: Record<string, unknown>;
-}
+export type { EventEnvelope };
 
 /** The type a stored row surfaces as: its own, or AdminAction for a legacy row. */
 export function effectiveEventType(e: Pick<StoredEvent, 'eventType'>): string {
@@ -60,8 +53,8 @@ export function presentEvent(e: StoredEvent): EventEnvelope {
     Timestamp: new Date(e.createdAt).toISOString(),
     EventType: type,
     Category: info.category,
-    Severity: legacy ? 'info' : (e.severity ?? info.defaultSeverity),
-    Outcome: legacy ? 'success' : (e.outcome ?? 'success'),
+    Severity: legacy ? 'info' : ((e.severity as Severity | null) ?? info.defaultSeverity),
+    Outcome: legacy ? 'success' : ((e.outcome as Outcome | null) ?? 'success'),
     SourceTable: e.source,
     Actor: { UserId: e.userId, Username: e.username, ClientId: e.clientId },
     Target: { Type: e.targetType, Id: e.targetId, Name: e.targetName },

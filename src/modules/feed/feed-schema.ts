@@ -1,4 +1,4 @@
-import { Type } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@fastify/type-provider-typebox';
 import { EVENT_TYPE_LIST, OUTCOMES, SEVERITIES, SOURCE_TABLES } from '../audit/event-types.js';
 
 export const FeedQuery = Type.Object(
@@ -32,6 +32,15 @@ export const FeedQuery = Type.Object(
           'comma-separated EventTypes such as Login.Failure,Access.Denied, or a prefix such as Login.*',
       }),
     ),
+    /** The wire format of each event (SPEC §9); the page shape and the cursor are the same for all. */
+    format: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 32,
+        description:
+          'json (default: the envelope), ocsf, ecs (JSON objects), cef, leef, syslog (one string per event)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -40,8 +49,8 @@ const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof T
   Type.Union([t, Type.Null()]);
 
 /** A string from a fixed list, as `{type: string, enum}` (what OpenAPI 3.0 client generators expect). */
-const OneOf = (values: readonly string[], description: string) =>
-  Type.Unsafe<string>({ type: 'string', enum: [...new Set(values)], description });
+const OneOf = <T extends string>(values: readonly T[], description: string) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...new Set(values)], description });
 
 export const EventEnvelopeSchema = Type.Object({
   /** SourceTable:PrimaryKey, globally unique and stable. */
@@ -88,12 +97,26 @@ export const EventEnvelopeSchema = Type.Object({
   /** CMMC / NIST 800-53 / 800-171 controls the event evidences. */
   Controls: Type.Array(Type.String()),
   /** The source row's own fields, camelCase, never secrets. */
-  Details: Type.Object({}, { additionalProperties: true }),
+  Details: Type.Unsafe<Record<string, unknown>>(Type.Object({}, { additionalProperties: true })),
 });
 
+/**
+ * The envelope's one type (SPEC §2), derived from its schema: the presenters, the wire formats and the
+ * web UI (`import type`) all use this, so a field added to the schema reaches each of them.
+ */
+export type EventEnvelope = Static<typeof EventEnvelopeSchema>;
+
+/** A feed event in an object format other than json (ocsf, ecs): a JSON object carrying Id and Seq. */
+const FormattedObject = Type.Object(
+  {},
+  { additionalProperties: true, description: 'an event in the ocsf or ecs format (format=ocsf|ecs)' },
+);
+/** A feed event in a text format: one line, no trailing newline. */
+const FormattedText = Type.String({ description: 'an event in the cef, leef or syslog format' });
+
 export const FeedResponse = Type.Object({
-  /** Up to limit events, in timestamp order across tables. */
-  Events: Type.Array(EventEnvelopeSchema),
+  /** Up to limit events, in Seq order; the envelope, or the event in the format asked for. */
+  Events: Type.Array(Type.Union([EventEnvelopeSchema, FormattedObject, FormattedText])),
   /** Send verbatim as cursor on the next poll; present on every page, also an empty one. */
   NextCursor: Type.String(),
   /** True when a backlog remains: poll again at once. */

@@ -72,6 +72,8 @@ export function createLogService({ store, signer }: { store: LogStore; signer: N
   return {
     verifierKey: signer.verifierKey,
     keyName: signer.name,
+    /** The host the log is named after (shared by every node): checkpoints' origin, syslog HOSTNAME. */
+    host,
     origin,
     /** A signed checkpoint of the log at `size` whose root is `root`. */
     note,

@@ -149,7 +149,7 @@ export class LogVerifier {
       throw new VerifyFailure(
         'altered',
         this.next,
-        `altered: ${where()} is not a JSON event (expected Seq ${this.next} there)`,
+        `altered: ${where()} is not a JSON event (expected Seq ${this.next} there; verify reads siem pull's json format, the default)`,
       );
     }
     const seq = record.Seq;
@@ -157,7 +157,7 @@ export class LogVerifier {
       throw new VerifyFailure(
         'altered',
         this.next,
-        `altered: ${where()} has no Seq (expected Seq ${this.next})`,
+        `altered: ${where()} has no Seq (expected Seq ${this.next}; an ocsf or ecs record? verify reads siem pull's json format, the default)`,
       );
     }
     this.inOrder(seq, where);

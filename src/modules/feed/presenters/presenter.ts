@@ -11,7 +11,7 @@
  *   string per event there, with no trailing newline.
  * - `Details` never holds a secret (the store guarantees it); a presenter copies, never adds, data.
  */
-import type { EventEnvelope } from '../feed-presenter.js';
+import type { EventEnvelope } from '../feed-schema.js';
 
 /** The envelope as sequenced: what the log stores for an event (SPEC §2 with `Seq`, §8). */
 export type WireEvent = EventEnvelope & { Seq: number };
