@@ -3,7 +3,7 @@
  * default severity come from the registry at read time. A future wire format (CEF, OCSF, ...) is one
  * more presenter beside this one, over the same StoredEvent.
  */
-import { EVENT_TYPES, LEGACY_EVENT_TYPE, eventTypeInfo } from '../audit/event-types.js';
+import { EVENT_TYPES, LEGACY_EVENT_TYPE, controlsOf, eventTypeInfo } from '../audit/event-types.js';
 import type { StoredEvent } from './feed-store.js';
 
 export interface EventEnvelope {
@@ -67,7 +67,7 @@ export function presentEvent(e: StoredEvent): EventEnvelope {
     Target: { Type: e.targetType, Id: e.targetId, Name: e.targetName },
     Ip: e.ip,
     UserAgent: e.userAgent,
-    Controls: info.controls as string[],
+    Controls: [...controlsOf(type, e.targetType)],
     Details: legacy ? legacyDetails(e) : parseDetails(e.details),
   };
 }
