@@ -9,7 +9,10 @@ import {
   IssuedKeySchema,
   KeyIdParams,
   PollRecordSchema,
+  PollTotalsSchema,
   PollsQuery,
+  RefusalSchema,
+  RefusalsQuery,
   SiemKeySchema,
 } from './siem-key-schema.js';
 
@@ -92,7 +95,42 @@ export function siemKeyRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsy
         onRequest: guards.requireAdmin,
       },
       async (request) =>
-        ctx.siemKeys.listPolls(request.tenantId, request.params.id, request.query.limit ?? 100),
+        ctx.siemKeys.listPolls(
+          request.tenantId,
+          request.params.id,
+          request.query.limit ?? 100,
+          request.query.before,
+        ),
+    );
+
+    app.get(
+      '/api/admin/siem/keys/:id/totals',
+      {
+        schema: {
+          tags: ['siem-keys'],
+          summary: "A key's totals over all its polls: polls, events delivered, unique and re-read",
+          params: KeyIdParams,
+          response: { 200: PollTotalsSchema, ...errors },
+        },
+        onRequest: guards.requireAdmin,
+      },
+      async (request) => ctx.siemKeys.pollTotals(request.tenantId, request.params.id),
+    );
+
+    app.get(
+      '/api/admin/siem/keys/:id/refusals',
+      {
+        schema: {
+          tags: ['siem-keys'],
+          summary: 'Refused polls naming the key (Access.Denied: bad secret, revoked, address), newest first',
+          params: KeyIdParams,
+          querystring: RefusalsQuery,
+          response: { 200: Type.Array(RefusalSchema), ...errors },
+        },
+        onRequest: guards.requireAdmin,
+      },
+      async (request) =>
+        ctx.siemKeys.listRefusals(request.tenantId, request.params.id, request.query.limit ?? 50),
     );
   };
 }
