@@ -54,6 +54,23 @@ describe('SIEM page links and the auditor’s views in Chromium', () => {
       });
       expect(res.status).toBe(200);
     }
+    // Two changes at the start of this hour: a chart rounded to the hour would count them in a
+    // range that starts later in the hour; the list does not.
+    const hourStart = Math.floor(Date.now() / 3_600_000) * 3_600_000 + 1000;
+    for (const id of ['early-1', 'early-2']) {
+      await appendEvent(
+        env.server.database.db,
+        tenantId,
+        {
+          eventType: 'PolicyChange',
+          outcome: 'success',
+          actor: { userId: null, username: 'seed', ip: '10.0.0.9', userAgent: 'seed' },
+          target: { type: 'GlobalAcl', id, name: id },
+          details: { setting: 'acl' },
+        },
+        Math.min(hourStart, Date.now() - 1000),
+      );
+    }
     await env.server.ctx.sequencer.catchUp(tenantId, 'trail');
     const k = await buildKey(env.server, cookie, { description: 'Auditor probe' });
     keyId = k.id;
@@ -261,16 +278,26 @@ describe('SIEM page links and the auditor’s views in Chromium', () => {
 
     // From/To take the table's form (24-hour, the zone in the hint); the chart keeps the list's count
     // for that exact range (not rounded to the hour).
-    const firstTime = (await listRows.last().locator('time').textContent())!;
+    // From the newest event's minute: the changes at the start of the hour fall before it.
     const lastTime = (await listRows.first().locator('time').textContent())!;
+    const firstTime = lastTime;
     const minute = (t: string) => t.slice(0, 16);
     await page.getByLabel('From', { exact: true }).fill(minute(firstTime));
     await page.getByLabel('To', { exact: true }).fill(`${minute(lastTime)}:59`);
     expect(await page.getByText('24-hour, UTC (UTC)').count()).toBe(2);
+    const answered = page.waitForResponse((r) =>
+      /\/api\/admin\/audit\/events\?.*from=.*limit=50/.test(r.url()),
+    );
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.waitForURL(/from=/);
-    await page.locator('.events-table tbody tr').first().waitFor();
+    await answered;
+    await page
+      .locator('section[aria-busy="false"]', {
+        has: page.getByRole('heading', { name: 'Events', exact: true }),
+      })
+      .waitFor();
     const inRange = await page.locator('.events-table tbody tr').count();
+    expect(inRange).toBeGreaterThan(0);
+    expect(inRange).toBeLessThan(listed);
     const label2 = page.getByRole('img', {
       name: new RegExp(`\\. ${inRange} events from ${minute(firstTime)}:00 UTC`),
     });
