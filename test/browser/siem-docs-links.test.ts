@@ -92,6 +92,12 @@ describe('SIEM page links and the auditor’s views in Chromium', () => {
   it('follows every link of the SIEM page and of each guide: nothing 404, nothing served as Markdown', async () => {
     const w = await openPage(env.browser, env.server.url);
     const { page, context } = w;
+    // Every tab of the context, guides included: a CSP violation (an inline style or script in a
+    // rendered guide) is a console error.
+    const tabErrors: string[] = [];
+    context.on('console', (m) => {
+      if (m.type() === 'error' && m.page() !== page) tabErrors.push(`${m.page()?.url()}: ${m.text()}`);
+    });
     await signIn(page);
     await page.goto('/admin/integrations/siem');
     await heading(page, 'SIEM');
@@ -187,6 +193,7 @@ describe('SIEM page links and the auditor’s views in Chromium', () => {
     expect((await context.request.get('/docs/..%2Fpackage.json')).status()).toBe(404);
     expect((await context.request.get('/docs/screenshots/events.png')).status()).toBe(404);
     await guidePage.close();
+    expect(tabErrors).toEqual([]);
     w.assertClean();
     await w.close();
   });
