@@ -33,6 +33,7 @@ import { createGuards } from './modules/auth/auth-guard.js';
 import { authRoutes } from './modules/auth/auth-routes.js';
 import { createAuthService } from './modules/auth/auth-service.js';
 import { createAuthStore } from './modules/auth/auth-store.js';
+import { docsRoutes } from './modules/docs/docs-routes.js';
 import { feedRoutes } from './modules/feed/feed-routes.js';
 import { createReadAhead } from './modules/feed/feed-read-ahead.js';
 import { createHorizonMonitor } from './modules/feed/feed-horizon.js';
@@ -342,5 +343,7 @@ export async function buildApp(options: BuildOptions): Promise<{ app: FastifyIns
   await app.register(settingsRoutes(ctx, guards));
   await app.register(resourceRoutes(ctx, guards));
   await app.register(userRoutes(ctx, guards));
+  // The docs, rendered (Markdown as HTML, configs as text/plain downloads), on this origin.
+  await app.register(docsRoutes());
   return { app, ctx };
 }

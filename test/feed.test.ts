@@ -72,6 +72,8 @@ for (const kind of STORES) {
       expect(typeof login.Actor.UserId).toBe('number');
       const issued = res.body.Events.find((e) => e.EventType === 'PolicyChange')!;
       expect(issued).toMatchObject({ Severity: 'critical', Target: { Type: 'SiemKey' }, Category: 'Policy' });
+      // Controls by Target.Type (a key issued is account management and authenticators, not AC-7).
+      expect(issued.Controls).toEqual(['AC-2', 'IA-5']);
       expect(issued.Details.before).toBeNull();
       expect(issued.Details.after).toMatchObject({ status: 'active' });
       expect(JSON.stringify(res.body)).not.toContain(key.split('_').pop()!);

@@ -8,7 +8,12 @@ import { buildKey, buildUser, drain, http, login, poll, rawRequest } from './fac
 import { startServer, type TestServer } from './harness.js';
 import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
 
-const POLICY = ['AC-2', 'AC-3', 'AC-7', 'IA-5'];
+/** PolicyChange controls by Target.Type (event-types.ts controlsOf). */
+const POLICY = {
+  GlobalAcl: ['AC-3', 'AC-6'],
+  IpRange: ['AC-3', 'SC-7'],
+  PasswordPolicy: ['IA-5', 'AC-7'],
+};
 
 for (const kind of STORES) {
   describe(`portal events on ${kind}`, () => {
@@ -139,7 +144,7 @@ for (const kind of STORES) {
         Severity: 'warning',
         Outcome: 'success',
         Target: { Type: 'GlobalAcl' },
-        Controls: POLICY,
+        Controls: POLICY.GlobalAcl,
       });
       expect(change.Details.before).toEqual(before);
       expect(change.Details.after).toEqual(after);
@@ -200,7 +205,11 @@ for (const kind of STORES) {
       expect(feedBlocked.status).toBe(403);
       const events = await since();
       const change = events.find((e) => e.EventType === 'PolicyChange')!;
-      expect(change).toMatchObject({ Target: { Type: 'IpRange' }, Severity: 'warning', Controls: POLICY });
+      expect(change).toMatchObject({
+        Target: { Type: 'IpRange' },
+        Severity: 'warning',
+        Controls: POLICY.IpRange,
+      });
       expect(change.Details.before).toEqual({ allow: [], block: [] });
       expect(change.Details.after).toEqual({ allow: [], block: ['203.0.113.0/24', '2001:db8::/32'] });
       const denied = events.filter((e) => e.EventType === 'Access.Denied');
@@ -254,7 +263,7 @@ for (const kind of STORES) {
       expect(change).toMatchObject({
         Target: { Type: 'PasswordPolicy' },
         Severity: 'warning',
-        Controls: POLICY,
+        Controls: POLICY.PasswordPolicy,
       });
       expect(change.Details.after).toEqual({ minLength: 16, lockoutThreshold: 3, lockoutMinutes: 10 });
       const failures = events.filter((e) => e.EventType === 'Login.Failure' && e.Actor.Username === 'locky');

@@ -27,6 +27,8 @@ const TYPES: EventType[] = [
   'PolicyChange',
 ];
 
+const POLICY_TARGETS = ['SiemKey', 'IpRange', 'PasswordPolicy', 'GlobalAcl', 'MfaOption', 'document'];
+
 interface Run {
   code: number;
   stdout: string;
@@ -97,7 +99,12 @@ for (const kind of STORES) {
             outcome: 'success',
             // Non-ASCII and characters JSON escapes: the leaf is the canonical form, byte for byte.
             actor: { userId: i, username: `usér-${i} "q" \\ \u2028`, ip: '10.0.0.9', userAgent: 'verify' },
-            target: { type: 'document', id: String(i), name: `Doc ${i} ✓` },
+            // PolicyChange cycles through the targets whose controls differ (event-types.ts controlsOf).
+            target: {
+              type: i % TYPES.length === 4 ? POLICY_TARGETS[((i / TYPES.length) % 6) | 0]! : 'document',
+              id: String(i),
+              name: `Doc ${i} ✓`,
+            },
             details: { i, nested: { b: 1, a: [1.5, 'x'] } },
           },
           Date.now(),
@@ -177,6 +184,23 @@ for (const kind of STORES) {
       const run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(copy)]);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('FAILED at Seq 42: altered');
+    });
+
+    it("fails on a PolicyChange whose Controls are its type's, not its target's, naming its Seq", async () => {
+      let seq = -1;
+      const copy = tampered(dir, (lines) => {
+        const at = lines.findIndex((l) => JSON.parse(l).Target.Type === 'IpRange');
+        seq = JSON.parse(lines[at]!).Seq;
+        const altered = lines[at]!.replace(
+          '"Controls":["AC-3","SC-7"]',
+          '"Controls":["AC-2","AC-3","AC-7","IA-5"]',
+        );
+        expect(altered).not.toBe(lines[at]);
+        lines[at] = altered;
+      });
+      const run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(copy)]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`FAILED at Seq ${seq}: altered`);
     });
 
     it('fails on a dropped line, in the middle and at the end, naming the missing Seq', async () => {

@@ -150,6 +150,27 @@ export interface PollRecord {
   filter: string | null;
   cursorIn: string | null;
   cursorOut: string | null;
+  log: string | null;
+  firstSeq: number | null;
+  lastSeq: number | null;
+}
+
+export interface PollTotals {
+  polls: number;
+  eventsDelivered: number;
+  uniqueEvents: number;
+  reReadEvents: number;
+  firstPollAt: string | null;
+  lastPollAt: string | null;
+}
+
+export interface Refusal {
+  id: string;
+  at: string;
+  ip: string | null;
+  userAgent: string | null;
+  reason: string | null;
+  suppressed: number;
 }
 
 /** The envelope of SPEC §2, as the server derives it from its schema (one type, not a copy). */

@@ -55,11 +55,13 @@ describe('Admin Settings pages in Chromium', () => {
     w.expectConsole(refused(400));
     await page.getByLabel('Minimum password length').fill('4');
     await page.getByRole('button', { name: 'Save policy' }).click();
-    expect(await fieldError(page, 'Minimum password length')).toMatch(/^minLength: .*8/);
+    expect(await fieldError(page, 'Minimum password length')).toMatch(/^Minimum password length: .*8/);
     await page.getByLabel('Minimum password length').fill('14');
     await page.getByLabel('Lock out after failed sign-ins').fill('');
     await page.getByRole('button', { name: 'Save policy' }).click();
-    expect(await fieldError(page, 'Lock out after failed sign-ins')).toMatch(/^lockoutThreshold: /);
+    expect(await fieldError(page, 'Lock out after failed sign-ins')).toMatch(
+      /^Lock out after failed sign-ins: /,
+    );
     await page.getByLabel('Lock out after failed sign-ins').fill('6');
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page.getByText('Saved.').waitFor();
@@ -86,8 +88,12 @@ describe('Admin Settings pages in Chromium', () => {
     w.expectConsole(refused(400));
     await page.getByLabel('Blocked addresses').fill('192.0.2.0/24\n10.0.0.0/33');
     await page.getByRole('button', { name: 'Save lists' }).click();
-    expect(await fieldError(page, 'Blocked addresses')).toContain('block');
+    expect(await fieldError(page, 'Blocked addresses')).toMatch(/^Blocked addresses: /);
     expect(await fieldError(page, 'Blocked addresses')).toContain('10.0.0.0/33');
+    // Shown once: under its field, not again in an alert.
+    expect(
+      await page.locator('.field-error, [role="alert"]').filter({ hasText: '10.0.0.0/33' }).count(),
+    ).toBe(1);
     await page.getByLabel('Allowed addresses').fill('198.51.100.0/24');
     await page.getByLabel('Blocked addresses').fill('192.0.2.0/24');
     await page.getByRole('button', { name: 'Save lists' }).click();
@@ -101,6 +107,22 @@ describe('Admin Settings pages in Chromium', () => {
       block: ['192.0.2.0/24'],
     });
     await screenshot(page, 'settings-ip-access');
+    // The Admin Settings cards say where each stands, and the intro which changes are which events.
+    await page.goto('/admin');
+    await heading(page, 'Admin Settings');
+    expect(await page.getByRole('link', { name: /^Global ACL/ }).textContent()).toContain(
+      'Members: companies read and create, documents read and create, credentials none',
+    );
+    expect(await page.getByRole('link', { name: /^IP allow\/block lists/ }).textContent()).toContain(
+      '3 ranges allowed; 1 range blocked',
+    );
+    const intro = (await page.locator('.intro').textContent()) ?? '';
+    expect(intro).toMatch(
+      /password policy, MFA, the global ACL, the IP lists and SIEM keys are recorded as PolicyChange/,
+    );
+    expect(intro).toMatch(
+      /creating users, changing roles and unlocking accounts are recorded as AdminAction/,
+    );
     await http(env.server, 'PUT', '/api/admin/settings/ip-access', {
       cookie,
       body: { allow: [], block: [] },
@@ -118,7 +140,9 @@ describe('Admin Settings pages in Chromium', () => {
     await page.getByLabel('Username').fill('dana.ops');
     await page.getByLabel('Initial password').fill('short');
     await page.getByRole('button', { name: 'Create user' }).click();
-    expect(await fieldError(page, 'Initial password')).toMatch(/^password: must be \d+ to 1024 characters/);
+    expect(await fieldError(page, 'Initial password')).toMatch(
+      /^Initial password: must be \d+ to 1024 characters/,
+    );
     await page.getByLabel('Initial password').fill('a-long-enough-password-for-dana');
     await page.getByRole('button', { name: 'Create user' }).click();
     await page.getByText('User dana.ops created.').waitFor();
@@ -151,7 +175,7 @@ describe('Admin Settings pages in Chromium', () => {
     const totp = OTPAuth.URI.parse(uri) as OTPAuth.TOTP;
     await page.getByLabel('Code from the app').fill('000000' === totp.generate() ? '111111' : '000000');
     await page.getByRole('button', { name: 'Confirm' }).click();
-    expect(await fieldError(page, 'Code from the app')).toMatch(/^code: /);
+    expect(await fieldError(page, 'Code from the app')).toMatch(/^Code from the app: /);
     await screenshot(page, 'settings-mfa-enrol', { mask: [qr, page.locator('details code')] });
     await page.getByLabel('Code from the app').fill(totp.generate());
     await page.getByRole('button', { name: 'Confirm' }).click();

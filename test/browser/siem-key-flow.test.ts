@@ -65,7 +65,11 @@ describe('SIEM key flow in Chromium', () => {
     await page.getByRole('button', { name: 'Generate New Key' }).click();
     const fieldError = page.locator('.field-bad .field-error');
     await fieldError.waitFor();
-    expect(await fieldError.textContent()).toContain('allowedCidrs: "10.0.0.0/33"');
+    expect(await fieldError.textContent()).toContain('Allowed CIDRs: "10.0.0.0/33"');
+    // Shown once: under its field, not again in an alert below the form.
+    expect(
+      await page.locator('.field-error, [role="alert"]').filter({ hasText: '10.0.0.0/33' }).count(),
+    ).toBe(1);
     expect(await page.getByLabel('Allowed CIDRs').getAttribute('aria-invalid')).toBe('true');
 
     await page.getByLabel('Allowed CIDRs').fill('127.0.0.1/32, ::1/128');
@@ -140,6 +144,8 @@ describe('SIEM key flow in Chromium', () => {
     await page.getByRole('button', { name: 'Generate New Key' }).click();
     await page.getByLabel('API key').waitFor();
     await page.getByRole('button', { name: 'I have stored the key' }).click();
+    await page.getByRole('status').filter({ hasText: 'Key “Sentinel (staging)”' }).waitFor();
+    expect(await page.locator('.saved').textContent()).toMatch(/is active\. Its secret is no longer shown/);
     await screenshot(page, 'siem-keys');
     // The setup guides it links to are served beside the UI.
     const guides = await page
@@ -173,6 +179,7 @@ describe('SIEM key flow in Chromium', () => {
     await page.getByRole('button', { name: 'Revoke', exact: true }).click();
     await dialog.getByRole('button', { name: 'Revoke key' }).click();
     await page.locator('.badge', { hasText: 'revoked' }).waitFor();
+    expect(await page.locator('.saved').textContent()).toMatch(/^Revoked: “Splunk production” gets a 401/);
     const after = await poll(env.server, key, { limit: 1 });
     expect(after.status).toBe(401);
     expect(after.headers.get('www-authenticate')).toBe('ApiKey');

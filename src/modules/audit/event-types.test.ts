@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_TYPE_LIST, EVENT_TYPES, OUTCOMES, SEVERITIES, SOURCE_TABLES } from './event-types.js';
+import {
+  EVENT_TYPE_LIST,
+  EVENT_TYPES,
+  OUTCOMES,
+  SEVERITIES,
+  SOURCE_TABLES,
+  controlsOf,
+} from './event-types.js';
 
 describe('event type registry', () => {
   it('has no duplicate type and every type classified', () => {
@@ -28,6 +35,17 @@ describe('event type registry', () => {
     expect(row('Access.Denied')).toEqual(['Access', 'AC-7, 3.1.8', 'warning']);
     expect(row('PolicyChange')).toEqual(['Policy', 'AC-2, AC-3, AC-7, IA-5', 'warning']);
     expect(row('AdminAction')).toEqual(['Admin', 'AU-2', 'info']);
+  });
+
+  it("maps PolicyChange controls per Target.Type (issue 13), the type's own for any other target", () => {
+    expect(controlsOf('PolicyChange', 'SiemKey')).toEqual(['AC-2', 'IA-5']);
+    expect(controlsOf('PolicyChange', 'IpRange')).toEqual(['AC-3', 'SC-7']);
+    expect(controlsOf('PolicyChange', 'PasswordPolicy')).toEqual(['IA-5', 'AC-7']);
+    expect(controlsOf('PolicyChange', 'GlobalAcl')).toEqual(['AC-3', 'AC-6']);
+    expect(controlsOf('PolicyChange', 'MfaOption')).toEqual(['IA-2']);
+    expect(controlsOf('PolicyChange', 'toString')).toEqual(['AC-2', 'AC-3', 'AC-7', 'IA-5']);
+    expect(controlsOf('PolicyChange', null)).toEqual(['AC-2', 'AC-3', 'AC-7', 'IA-5']);
+    expect(controlsOf('Access.Denied', 'SiemKey')).toEqual(['AC-7', '3.1.8']);
   });
 
   it('gives every source table a distinct storage table, in a fixed order', () => {

@@ -26,7 +26,13 @@ export interface EventTypeInfo {
   type: string;
   category: Category;
   defaultSeverity: Severity;
+  /** The controls of an event of this type whose Target.Type has no entry in controlsByTarget. */
   controls: readonly string[];
+  /**
+   * Controls by Target.Type, where the target decides what the event evidences (a SIEM key issued is
+   * account management, not unsuccessful logon attempts). Derived at read time like the rest.
+   */
+  controlsByTarget?: Readonly<Record<string, readonly string[]>>;
   source: SourceTable;
   /** False for types the feed returns only when asked for by name (poll records). */
   inDefaultFeed: boolean;
@@ -78,6 +84,13 @@ const EVENT_TYPE_TABLE = [
     category: 'Policy',
     defaultSeverity: 'warning',
     controls: ['AC-2', 'AC-3', 'AC-7', 'IA-5'],
+    controlsByTarget: {
+      SiemKey: ['AC-2', 'IA-5'],
+      IpRange: ['AC-3', 'SC-7'],
+      PasswordPolicy: ['IA-5', 'AC-7'],
+      GlobalAcl: ['AC-3', 'AC-6'],
+      MfaOption: ['IA-2'],
+    },
     source: 'LogsAdmin',
     inDefaultFeed: true,
   },
@@ -115,6 +128,20 @@ export function eventTypeInfo(type: string): EventTypeInfo {
   const info = EVENT_TYPES.get(type);
   if (!info) throw new Error(`unregistered event type ${type}`);
   return info;
+}
+
+/**
+ * The controls an event evidences: its type's, refined by its Target.Type where the registry says so.
+ * Every presenter (the feed's JSON, its fast path over leaves, the admin viewer) and the verifier
+ * call this, so they agree.
+ */
+export function controlsOf(type: string, targetType: string | null | undefined): readonly string[] {
+  const info = eventTypeInfo(type);
+  const byTarget = info.controlsByTarget;
+  // hasOwn: a Target.Type such as "constructor" must not reach Object.prototype.
+  return targetType != null && byTarget && Object.hasOwn(byTarget, targetType)
+    ? byTarget[targetType]!
+    : info.controls;
 }
 
 export function tableOf(source: SourceTable): EventTableName {

@@ -6,6 +6,7 @@
 import {
   EVENT_TYPES,
   LEGACY_EVENT_TYPE,
+  controlsOf,
   eventTypeInfo,
   type Outcome,
   type Severity,
@@ -60,7 +61,7 @@ export function presentEvent(e: StoredEvent): EventEnvelope {
     Target: { Type: e.targetType, Id: e.targetId, Name: e.targetName },
     Ip: e.ip,
     UserAgent: e.userAgent,
-    Controls: info.controls as string[],
+    Controls: [...controlsOf(type, e.targetType)],
     Details: legacy ? legacyDetails(e) : parseDetails(e.details),
   };
 }

@@ -8,6 +8,8 @@
  *   `,"Details":` of a leaf is the top-level one: `Actor` holds no Details key, and inside a JSON
  *   string a `"` is always escaped, so `,"` never occurs there. A page is then the leaves joined,
  *   with no parse or stringify per event; a SIEM's copy is its leaf plus two derived fields.
+ *   Controls depend on the type and, for some types, on Target.Type (event-types.ts controlsOf): that
+ *   is read from the leaf's text too (targetTypeOfText), still without a parse.
  * - `leafOfServerLine` undoes it for a verifier: cut the two fields out where the server put them and, when
  *   the record is not in that shape (a SIEM re-serialized it), canonicalize it afresh.
  */
@@ -58,17 +60,52 @@ export function leafOf(e: StoredEvent, seq: number): { leaf: string; eventType: 
 }
 
 const DETAILS = ',"Details":';
-const derivedText = new Map(
-  EVENT_TYPE_LIST.map((t) => [
+const derivedOf = (category: string, controls: readonly string[]) =>
+  `,"Category":${JSON.stringify(category)},"Controls":${JSON.stringify(controls)}`;
+/** Per type: its derived text, and for a type whose controls depend on Target.Type, the text per target. */
+const derivedText = new Map(EVENT_TYPE_LIST.map((t) => [t.type, derivedOf(t.category, t.controls)]));
+const derivedByTarget = new Map(
+  EVENT_TYPE_LIST.filter((t) => t.controlsByTarget).map((t) => [
     t.type,
-    `,"Category":${JSON.stringify(t.category)},"Controls":${JSON.stringify(t.controls)}`,
+    new Map(Object.entries(t.controlsByTarget!).map(([target, c]) => [target, derivedOf(t.category, c)])),
   ]),
 );
+
+const TARGET = ',"Target":{';
+const TARGET_TYPE = ',"Type":"';
+
+/**
+ * The top-level Target.Type of a leaf or server line, without parsing it. JCS sorts Target after
+ * Details and its keys as Id, Name, Type; after Details come only fixed-key objects and strings, in
+ * which `,"` cannot occur (quotes are escaped), so the last `,"Target":{` is the top-level one and the
+ * first `,"Type":"` after it is its Type. Null when Type is null (or the text is in another shape).
+ */
+export function targetTypeOfText(text: string): string | null {
+  const at = text.lastIndexOf(TARGET);
+  if (at < 0) return null;
+  const t = text.indexOf(TARGET_TYPE, at + TARGET.length);
+  if (t < 0) return null;
+  const from = t + TARGET_TYPE.length;
+  const end = text.indexOf('"', from);
+  return end < 0 ? null : text.slice(from, end);
+}
+
+/** The derived text for an event of this type whose leaf (or line) is `text`. */
+function derivedFor(eventType: string, text: string): string | undefined {
+  const byTarget = derivedByTarget.get(eventType);
+  if (byTarget) {
+    const target = targetTypeOfText(text);
+    const own = target === null ? undefined : byTarget.get(target);
+    if (own !== undefined) return own;
+  }
+  return derivedText.get(eventType);
+}
 
 /** The wire envelope (JSON text) of a leaf: the leaf with the type's Category and Controls. */
 export function wireOfLeaf(leaf: string, eventType: string): string {
   const at = leaf.indexOf(DETAILS);
-  const derived = derivedText.get(eventType) ?? derivedText.get(eventTypeInfo(eventType).type)!;
+  const type = derivedText.has(eventType) ? eventType : eventTypeInfo(eventType).type;
+  const derived = derivedFor(type, leaf)!;
   return at < 0 ? leaf : leaf.slice(0, at) + derived + leaf.slice(at);
 }
 
@@ -94,7 +131,7 @@ export function leafOfServerLine(line: string): { leaf: string; seq: number; eve
   const t = line.lastIndexOf(EVENT_TYPE);
   if (t < end) return null;
   const eventType = line.slice(t + EVENT_TYPE.length, line.indexOf('"', t + EVENT_TYPE.length));
-  const derived = derivedText.get(eventType);
+  const derived = derivedFor(eventType, line);
   if (derived === undefined || line.slice(start, end) !== derived) return null;
   const q = line.lastIndexOf(SEQ);
   if (q < t) return null;
@@ -116,6 +153,25 @@ const DETAILS_B = B(DETAILS);
 const EVENT_TYPE_B = B(EVENT_TYPE);
 const SEQ_B = B(SEQ);
 const derivedBytes = new Map([...derivedText].map(([type, text]) => [type, B(text)]));
+const derivedBytesByTarget = new Map(
+  [...derivedByTarget].map(([type, m]) => [type, new Map([...m].map(([target, text]) => [target, B(text)]))]),
+);
+const TARGET_B = B(TARGET);
+const TARGET_TYPE_B = B(TARGET_TYPE);
+
+/** derivedFor on a line's bytes (its Target.Type found as targetTypeOfText finds it). */
+function derivedBytesFor(eventType: string, line: Buffer): Buffer | undefined {
+  const byTarget = derivedBytesByTarget.get(eventType);
+  if (byTarget) {
+    const at = line.lastIndexOf(TARGET_B);
+    const t = at < 0 ? -1 : line.indexOf(TARGET_TYPE_B, at + TARGET_B.length);
+    const from = t + TARGET_TYPE_B.length;
+    const end = t < 0 ? -1 : line.indexOf(0x22, from);
+    const own = end < 0 ? undefined : byTarget.get(line.toString('latin1', from, end));
+    if (own !== undefined) return own;
+  }
+  return derivedBytes.get(eventType);
+}
 let scratch = Buffer.alloc(64 * 1024);
 
 /**
@@ -137,7 +193,7 @@ export function leafInputOfServerLine(line: Buffer): { input: Buffer; seq: numbe
   if (t < end) return null;
   const typeAt = t + EVENT_TYPE_B.length;
   const typeEnd = line.indexOf(0x22, typeAt);
-  const derived = derivedBytes.get(line.toString('latin1', typeAt, typeEnd));
+  const derived = derivedBytesFor(line.toString('latin1', typeAt, typeEnd), line);
   if (
     derived === undefined ||
     end - start !== derived.length ||

@@ -17,7 +17,7 @@
  * dense. Derived fields (Category, Controls) are checked against the event type registry, since they
  * are outside the hash.
  */
-import { EVENT_TYPES, eventTypeInfo } from '../audit/event-types.js';
+import { EVENT_TYPES, controlsOf, eventTypeInfo } from '../audit/event-types.js';
 import { canonicalLeaf, leafInputOfServerLine, leafOfServerLine } from './log-leaf.js';
 import { CompactRange, EMPTY_ROOT, leafHash, leafHashOfInput } from './merkle.js';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.js';
@@ -206,12 +206,14 @@ export class LogVerifier {
     const type = record.EventType;
     if (typeof type !== 'string' || !EVENT_TYPES.has(type)) return; // the leaf hash covers EventType
     const info = eventTypeInfo(type);
+    const target = record.Target as { Type?: unknown } | null | undefined;
+    const expected = controlsOf(type, typeof target?.Type === 'string' ? target.Type : null);
     const controls = record.Controls;
     const sameControls =
       controls === undefined ||
       (Array.isArray(controls) &&
-        controls.length === info.controls.length &&
-        controls.every((c, i) => c === info.controls[i]));
+        controls.length === expected.length &&
+        controls.every((c, i) => c === expected[i]));
     if ((record.Category !== undefined && record.Category !== info.category) || !sameControls) {
       throw new VerifyFailure(
         'altered',

@@ -9,7 +9,10 @@ import {
   IssuedKeySchema,
   KeyIdParams,
   PollRecordSchema,
+  PollTotalsSchema,
   PollsQuery,
+  RefusalSchema,
+  RefusalsQuery,
   SiemKeySchema,
 } from './siem-key-schema.js';
 
@@ -100,7 +103,46 @@ export function siemKeyRoutes(ctx: AppContext, guards: Guards): FastifyPluginAsy
         onRequest: guards.requireAdmin,
       },
       async (request) =>
-        ctx.siemKeys.listPolls(request.tenantId, request.params.id, request.query.limit ?? 100),
+        ctx.siemKeys.listPolls(
+          request.tenantId,
+          request.params.id,
+          request.query.limit ?? 100,
+          request.query.before,
+        ),
+    );
+
+    app.get(
+      '/api/admin/siem/keys/:id/totals',
+      {
+        schema: {
+          tags: ['siem-keys'],
+          summary: "A key's totals over all its polls: polls, events delivered, unique and re-read",
+          description:
+            'Counts over every poll record of the key. Re-read events are events served again to the same key (a retried or earlier cursor): per poll, the overlap of its Seq range with the ranges of earlier polls of the same log, at most its event count (exact for unfiltered polls, an upper bound for filtered ones). uniqueEvents = eventsDelivered - reReadEvents.',
+          params: KeyIdParams,
+          response: { 200: PollTotalsSchema, ...errors },
+        },
+        onRequest: guards.requireAdmin,
+      },
+      async (request) => ctx.siemKeys.pollTotals(request.tenantId, request.params.id),
+    );
+
+    app.get(
+      '/api/admin/siem/keys/:id/refusals',
+      {
+        schema: {
+          tags: ['siem-keys'],
+          summary: 'Refused polls naming the key (Access.Denied: bad secret, revoked, address), newest first',
+          description:
+            'The Access.Denied records whose actor is this key: reason bad_secret, revoked or address_not_allowed. Refusals are throttled per key and reason (the first of a minute in full, then summaries at the 10th, 100th, ...): suppressed counts those not recorded since the record before.',
+          params: KeyIdParams,
+          querystring: RefusalsQuery,
+          response: { 200: Type.Array(RefusalSchema), ...errors },
+        },
+        onRequest: guards.requireAdmin,
+      },
+      async (request) =>
+        ctx.siemKeys.listRefusals(request.tenantId, request.params.id, request.query.limit ?? 50),
     );
   };
 }

@@ -63,9 +63,51 @@ export const PollsQuery = Type.Object(
     limit: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 500, description: 'an integer from 1 to 500, default 100' }),
     ),
+    /** Keyset paging: only polls older than this one (the number after `LogsSiemPoll:` of a row's id). */
+    before: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'a poll id (the number in LogsSiemPoll:<n>): the page of polls older than it',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
+
+export const RefusalsQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 500, description: 'an integer from 1 to 500, default 50' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const NullableInteger = Type.Union([Type.Integer(), Type.Null()]);
+
+export const PollTotalsSchema = Type.Object({
+  /** Successful polls with this key. */
+  polls: Type.Integer(),
+  /** Events returned, summed over the polls. */
+  eventsDelivered: Type.Integer(),
+  /** Events delivered to this key for the first time. */
+  uniqueEvents: Type.Integer(),
+  /** Events served again to this key (a retried or earlier cursor), from the polls' Seq ranges. */
+  reReadEvents: Type.Integer(),
+  firstPollAt: NullableString,
+  lastPollAt: NullableString,
+});
+
+export const RefusalSchema = Type.Object({
+  id: Type.String(),
+  at: Type.String(),
+  ip: NullableString,
+  userAgent: NullableString,
+  /** bad_secret, revoked, address_not_allowed. */
+  reason: NullableString,
+  /** For a summary record: refusals like it not recorded since the record before. */
+  suppressed: Type.Integer(),
+});
 
 export const PollRecordSchema = Type.Object({
   id: Type.String(),
@@ -81,4 +123,9 @@ export const PollRecordSchema = Type.Object({
   filter: NullableString,
   cursorIn: NullableString,
   cursorOut: NullableString,
+  /** The log read: trail or polls. */
+  log: NullableString,
+  /** Seq of the first and last event delivered (null when none). */
+  firstSeq: NullableInteger,
+  lastSeq: NullableInteger,
 });

@@ -54,6 +54,67 @@ export interface PollRecordView {
   filter: string | null;
   cursorIn: string | null;
   cursorOut: string | null;
+  /** The log read (trail or polls) and the Seqs of the first and last event delivered (null: none). */
+  log: string | null;
+  firstSeq: number | null;
+  lastSeq: number | null;
+}
+
+/** A key's use of the feed over all its poll records. */
+export interface PollTotalsView {
+  polls: number;
+  /** Events returned, summed over the polls. */
+  eventsDelivered: number;
+  /** Events delivered for the first time to this key. */
+  uniqueEvents: number;
+  /**
+   * Events served again to this key (a retried or earlier cursor): per poll, its Seq range's overlap
+   * with the ranges of the key's earlier polls of the same log, at most its event count. Exact for
+   * unfiltered polls (their range is dense); for a filtered poll, an upper bound.
+   */
+  reReadEvents: number;
+  firstPollAt: string | null;
+  lastPollAt: string | null;
+}
+
+export interface RefusalView {
+  id: string;
+  at: string;
+  ip: string | null;
+  userAgent: string | null;
+  reason: string | null;
+  /** For a summary record: refusals like it not recorded since the record before. */
+  suppressed: number;
+}
+
+/**
+ * Disjoint, sorted Seq intervals [from, to]: add one and learn how much of it was covered already.
+ * Polls mostly continue where the last ended, so the list stays short (one interval per gap).
+ */
+export class SeqCoverage {
+  private readonly spans: [number, number][] = [];
+
+  /** Adds [from, to] and returns how many of its Seqs were already covered. */
+  add(from: number, to: number): number {
+    let covered = 0;
+    let lo = from;
+    let hi = to;
+    const kept: [number, number][] = [];
+    for (const [a, b] of this.spans) {
+      if (b < from - 1 || a > to + 1) {
+        kept.push([a, b]);
+        continue;
+      }
+      covered += Math.max(0, Math.min(b, to) - Math.max(a, from) + 1);
+      lo = Math.min(lo, a);
+      hi = Math.max(hi, b);
+    }
+    kept.push([lo, hi]);
+    kept.sort((x, y) => x[0] - y[0]);
+    this.spans.length = 0;
+    this.spans.push(...kept);
+    return covered;
+  }
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -81,13 +142,19 @@ export function presentKey(row: SiemKeyRow): SiemKeyView {
   };
 }
 
-function presentPoll(e: StoredEvent): PollRecordView {
-  let d: Record<string, unknown> = {};
+function detailsOf(raw: string | null): Record<string, unknown> {
   try {
-    d = JSON.parse(e.details ?? '{}') as Record<string, unknown>;
+    const d: unknown = JSON.parse(raw ?? '{}');
+    return d && typeof d === 'object' ? (d as Record<string, unknown>) : {};
   } catch {
-    d = {};
+    return {};
   }
+}
+
+const seqOf = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
+
+function presentPoll(e: StoredEvent): PollRecordView {
+  const d = detailsOf(e.details);
   return {
     id: `LogsSiemPoll:${e.id}`,
     at: new Date(e.createdAt).toISOString(),
@@ -99,6 +166,21 @@ function presentPoll(e: StoredEvent): PollRecordView {
     filter: typeof d.filter === 'string' ? d.filter : null,
     cursorIn: typeof d.cursorIn === 'string' ? d.cursorIn : null,
     cursorOut: typeof d.cursorOut === 'string' ? d.cursorOut : null,
+    log: typeof d.log === 'string' ? d.log : null,
+    firstSeq: seqOf(d.firstSeq),
+    lastSeq: seqOf(d.lastSeq),
+  };
+}
+
+function presentRefusal(e: StoredEvent): RefusalView {
+  const d = detailsOf(e.details);
+  return {
+    id: `LogsDenied:${e.id}`,
+    at: new Date(e.createdAt).toISOString(),
+    ip: e.ip,
+    userAgent: e.userAgent,
+    reason: typeof d.reason === 'string' ? d.reason : null,
+    suppressed: typeof d.suppressed === 'number' ? d.suppressed : 0,
   };
 }
 
@@ -253,10 +335,63 @@ export function createSiemKeyService({
     return keys;
   }
 
-  async function listPolls(tenantId: number, id: string, limit: number): Promise<PollRecordView[]> {
+  async function findKey(tenantId: number, id: string): Promise<SiemKeyRow> {
     const key = await store.find(tenantId, id);
     if (!key) throw new AppError('not_found', `siem key ${id.slice(0, 64)} not found`);
-    return (await store.listPolls(tenantId, id, limit)).map(presentPoll);
+    return key;
+  }
+
+  /** A key's poll records, newest first; `before` (a poll's numeric id) continues a page. */
+  async function listPolls(
+    tenantId: number,
+    id: string,
+    limit: number,
+    before?: number,
+  ): Promise<PollRecordView[]> {
+    await findKey(tenantId, id);
+    return (await store.listPolls(tenantId, id, limit, before)).map(presentPoll);
+  }
+
+  /** Totals over every poll record of the key, read in batches oldest first (SeqCoverage per log). */
+  async function pollTotals(tenantId: number, id: string): Promise<PollTotalsView> {
+    await findKey(tenantId, id);
+    const coverage = new Map<string, SeqCoverage>();
+    const totals = { polls: 0, eventsDelivered: 0, reReadEvents: 0 };
+    let first: number | null = null;
+    let last: number | null = null;
+    const BATCH = 5000;
+    for (let after = 0; ;) {
+      const rows = await store.pollDetailsAfter(tenantId, id, after, BATCH);
+      for (const row of rows) {
+        const d = detailsOf(row.details);
+        const count = Math.max(0, Number(d.eventCount ?? 0) || 0);
+        totals.polls += 1;
+        totals.eventsDelivered += count;
+        first ??= row.created_at;
+        last = row.created_at;
+        const from = seqOf(d.firstSeq);
+        const to = seqOf(d.lastSeq);
+        if (from === null || to === null || to < from || count === 0) continue;
+        const log = typeof d.log === 'string' ? d.log : 'trail';
+        let seen = coverage.get(log);
+        if (!seen) coverage.set(log, (seen = new SeqCoverage()));
+        totals.reReadEvents += Math.min(count, seen.add(from, to));
+      }
+      if (rows.length < BATCH) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    return {
+      ...totals,
+      uniqueEvents: totals.eventsDelivered - totals.reReadEvents,
+      firstPollAt: iso(first),
+      lastPollAt: iso(last),
+    };
+  }
+
+  /** Refusals (Access.Denied) naming the key: bad secret, revoked, disallowed address; newest first. */
+  async function listRefusals(tenantId: number, id: string, limit: number): Promise<RefusalView[]> {
+    await findKey(tenantId, id);
+    return (await store.listRefusals(tenantId, id, limit)).map(presentRefusal);
   }
 
   async function recordRefusal(
@@ -377,7 +512,16 @@ export function createSiemKeyService({
     });
   }
 
-  return { issueSiemKey, revokeSiemKey, listSiemKeys, listPolls, authenticatePoll, recordPoll };
+  return {
+    issueSiemKey,
+    revokeSiemKey,
+    listSiemKeys,
+    listPolls,
+    pollTotals,
+    listRefusals,
+    authenticatePoll,
+    recordPoll,
+  };
 }
 
 export type SiemKeyService = ReturnType<typeof createSiemKeyService>;

@@ -64,16 +64,53 @@ export function createSiemKeyStore(db: Kysely<DB>) {
         .where('id', '=', id)
         .execute();
     },
-    async listPolls(tenantId: number, keyId: string, limit: number): Promise<StoredEvent[]> {
+    /** A key's poll records, newest first; `before` (a poll id) pages on by keyset. */
+    async listPolls(tenantId: number, keyId: string, limit: number, before?: number): Promise<StoredEvent[]> {
       const rows = await db
         .selectFrom('logs_siem_poll')
         .select(storedEventColumns('LogsSiemPoll') as never[])
         .where('tenant_id', '=', tenantId)
         .where('client_id', '=', keyId)
+        .$if(before !== undefined, (q) => q.where('id', '<', before!))
         .orderBy('id', 'desc')
         .limit(limit)
         .execute();
       return asStoredEvents('LogsSiemPoll', rows);
+    },
+    /** The Details of a key's poll records with id above `after`, oldest first, `limit` at a time. */
+    async pollDetailsAfter(
+      tenantId: number,
+      keyId: string,
+      after: number,
+      limit: number,
+    ): Promise<{ id: number; created_at: number; details: string | null }[]> {
+      const rows = await db
+        .selectFrom('logs_siem_poll')
+        .select(['id', 'created_at', 'details'])
+        .where('tenant_id', '=', tenantId)
+        .where('client_id', '=', keyId)
+        .where('id', '>', after)
+        .orderBy('id', 'asc')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({
+        id: Number(r.id),
+        created_at: Number(r.created_at),
+        details: r.details as string | null,
+      }));
+    },
+    /** Refusals (Access.Denied) that name this key, newest first. */
+    async listRefusals(tenantId: number, keyId: string, limit: number): Promise<StoredEvent[]> {
+      const rows = await db
+        .selectFrom('logs_denied')
+        .select(storedEventColumns('LogsDenied') as never[])
+        .where('tenant_id', '=', tenantId)
+        .where('client_id', '=', keyId)
+        .where('target_type', '=', 'SiemKey')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      return asStoredEvents('LogsDenied', rows);
     },
   };
 }

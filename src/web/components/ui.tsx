@@ -77,6 +77,16 @@ export function fieldOf(error: unknown): string | null {
   return m ? m[1]! : null;
 }
 
+/** `allowedCidrs: "10.0.0.0/33" is not ...` → `Allowed CIDRs: "10.0.0.0/33" is not ...` (the label people see). */
+export function labelledMessage(label: string, message: string): string {
+  const m = /^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_.]+)?:\s*/.exec(message);
+  return m ? `${label}: ${message.slice(m[0].length)}` : message;
+}
+
+/** An error for the alert under a form: none when a Field already shows it beside its input. */
+export const formLevel = (error: unknown, fields: readonly string[]): unknown =>
+  fields.includes(fieldOf(error) ?? '') ? null : error;
+
 export function Field({
   label,
   name,
@@ -115,7 +125,7 @@ export function Field({
       )}
       {bad && (
         <p className="field-error" id={`${id}-error`}>
-          {error.message}
+          {labelledMessage(label, error.message)}
         </p>
       )}
     </div>
@@ -308,16 +318,43 @@ export function ConfirmDialog({
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** Local time, to the second, with the ISO instant on hover. */
+/** The browser's zone as people read it at that instant: "UTC", "CET", "GMT+5:30". */
+export function zoneName(d: Date = new Date()): string {
+  const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })
+    .formatToParts(d)
+    .find((p) => p.type === 'timeZoneName');
+  return part?.value ?? 'local time';
+}
+
+/** The browser's IANA zone (Europe/Berlin), for hints. */
+export const zoneId = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'local';
+
+/**
+ * Every time on screen: local, 24-hour, with its zone: `2026-12-07 17:05:03 UTC`. The filters take
+ * the same form (parseLocalDateTime), so what is read in the table can be typed in a filter.
+ */
+export function formatDateTime(d: Date, seconds = true): string {
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time} ${zoneName(d)}`;
+}
+
+/** `YYYY-MM-DD HH:MM[:SS]` (24-hour, or with a T), in the browser's zone → the instant; null if not one. */
+export function parseLocalDateTime(value: string): Date | null {
+  const m = /^\s*(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d))?\s*$/.exec(value);
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as number[];
+  if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 59) return null;
+  const date = new Date(y!, mo! - 1, d!, h!, mi!, s!);
+  return Number.isNaN(date.getTime()) || date.getDate() !== d ? null : date;
+}
+
+/** Local time, 24-hour, to the second, with its zone; the ISO instant on hover. */
 export function Time({ iso, empty = '—' }: { iso: string | null | undefined; empty?: string }) {
   if (!iso) return <span className="muted">{empty}</span>;
   const d = new Date(iso);
-  const text = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(
-    d.getMinutes(),
-  )}:${pad(d.getSeconds())}`;
   return (
     <time dateTime={iso} title={iso}>
-      {text}
+      {formatDateTime(d)}
     </time>
   );
 }

@@ -1,5 +1,5 @@
 import { useRef, useState, type KeyboardEvent } from 'react';
-import type { MfaSetting, PasswordPolicy, SiemKey, User } from '../api.ts';
+import type { Acl, IpAccess, MfaSetting, PasswordPolicy, SiemKey, User } from '../api.ts';
 import { ErrorAlert, Page, isForbidden, useLoad } from '../components/ui.tsx';
 import { Link } from '../router.tsx';
 
@@ -17,11 +17,28 @@ function Tile({ to, title, text, status }: { to: string; title: string; text: st
   );
 }
 
+const LEVEL_TEXT = { none: 'none', read: 'read', write: 'read and create' } as const;
+
+/** "Members: companies read, documents read and create, credentials none". */
+export function aclStatus(acl: Acl): string {
+  const m = acl.member;
+  return `Members: companies ${LEVEL_TEXT[m.companies]}, documents ${LEVEL_TEXT[m.documents]}, credentials ${LEVEL_TEXT[m.passwords]}`;
+}
+
+/** "Any address; none blocked" or "2 allowed, 1 blocked". */
+export function ipStatus(ip: IpAccess): string {
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+  const allowed = ip.allow.length === 0 ? 'Any address' : `${n(ip.allow.length, 'range')} allowed`;
+  return `${allowed}; ${ip.block.length === 0 ? 'none blocked' : `${n(ip.block.length, 'range')} blocked`}`;
+}
+
 export function AdminSettingsPage() {
   const mfa = useLoad<MfaSetting>('/api/admin/settings/mfa');
   const policy = useLoad<PasswordPolicy>('/api/admin/settings/password-policy');
   const users = useLoad<User[]>('/api/admin/users');
   const keys = useLoad<SiemKey[]>('/api/admin/siem/keys');
+  const acl = useLoad<Acl>('/api/admin/settings/acl');
+  const ip = useLoad<IpAccess>('/api/admin/settings/ip-access');
   if (isForbidden(mfa.error)) {
     return (
       <Page title="Admin Settings">
@@ -33,9 +50,16 @@ export function AdminSettingsPage() {
   return (
     <Page
       title="Admin Settings"
-      intro="Security settings of this portal. Every change is recorded as a PolicyChange event."
+      intro={
+        <>
+          Security settings of this portal. Changes to the password policy, MFA, the global ACL, the IP lists
+          and SIEM keys are recorded as <strong>PolicyChange</strong> events (critical for a SIEM key issued
+          or revoked, and for MFA made optional); creating users, changing roles and unlocking accounts are
+          recorded as <strong>AdminAction</strong> events.
+        </>
+      }
     >
-      <ErrorAlert error={mfa.error ?? policy.error ?? users.error ?? keys.error} />
+      <ErrorAlert error={mfa.error ?? policy.error ?? users.error ?? keys.error ?? acl.error ?? ip.error} />
       <ul className="tiles">
         <Tile
           to="/admin/integrations"
@@ -65,11 +89,13 @@ export function AdminSettingsPage() {
           to="/admin/acl"
           title="Global ACL"
           text="What members may do with companies, documents and credentials."
+          status={acl.data ? aclStatus(acl.data) : undefined}
         />
         <Tile
           to="/admin/ip-access"
           title="IP allow/block lists"
           text="Addresses allowed to use the portal, and those refused."
+          status={ip.data ? ipStatus(ip.data) : undefined}
         />
         <Tile
           to="/admin/events"

@@ -1,12 +1,27 @@
 /**
  * The audit event viewer: the normalized events newest first, filtered on the server (EventType,
  * Severity, Outcome, actor, time range), paged with the API's NextPage token, each event's full JSON
- * on click, and a chart of events per hour by type over the filtered time window. The filters live
- * in the URL, so a view can be reloaded and shared.
+ * on click, and a chart of events over time by type. The filters live in the URL, so a view can be
+ * reloaded and shared. Times everywhere are local, 24-hour, with the zone named; the From/To inputs
+ * take the form the table shows. The chart reads exactly the list's filters (never rounded to the
+ * hour), so its count is the list's.
  */
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { api, query, type AuditEvent, type AuditPage } from '../api.ts';
-import { Badge, Empty, ErrorAlert, Field, Page, Time, isForbidden, useLoad } from '../components/ui.tsx';
+import { ApiError, api, query, type AuditEvent, type AuditPage } from '../api.ts';
+import {
+  Badge,
+  Empty,
+  ErrorAlert,
+  Field,
+  Page,
+  Time,
+  formatDateTime,
+  isForbidden,
+  parseLocalDateTime,
+  useLoad,
+  zoneId,
+  zoneName,
+} from '../components/ui.tsx';
 import { navigate, useLocation } from '../router.tsx';
 import { EventChart } from '../components/event-chart.tsx';
 
@@ -32,17 +47,19 @@ const FILTERS = ['eventType', 'severity', 'outcome', 'actor', 'from', 'to'] as c
 type Filters = Record<(typeof FILTERS)[number], string>;
 
 const pad = (n: number) => String(n).padStart(2, '0');
-/** ISO instant → the value of a datetime-local input (local time, minutes). */
+/** ISO instant → the filter input's text: local, 24-hour, to the minute (the table's form). */
 function toLocalInput(iso: string): string {
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
+/** The input's text → an ISO instant; text that is not a time goes as typed, for the API to name. */
 function fromLocalInput(value: string): string {
   if (!value) return '';
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? value : d.toISOString();
+  const d = parseLocalDateTime(value);
+  return d ? d.toISOString() : value;
 }
+const isIso = (v: string) => /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(v);
 
 function severityTone(s: string) {
   return s === 'critical' ? 'danger' : s === 'warning' ? 'warning' : 'info';
@@ -73,13 +90,30 @@ export function EventsPage() {
 
   const list = useLoad<AuditPage>(`/api/admin/audit/events${query({ ...applied, limit: 50, before })}`);
 
+  const [inputError, setInputError] = useState<ApiError | null>(null);
   const apply = (e: FormEvent) => {
     e.preventDefault();
+    // A time the inputs cannot read is named here, in the form the inputs take.
+    const bad = (['from', 'to'] as const).find(
+      (f) => draft[f] && !isIso(draft[f]) && !parseLocalDateTime(draft[f]),
+    );
+    if (bad) {
+      setInputError(
+        new ApiError(
+          400,
+          'invalid_request',
+          `${bad}: expected a 24-hour time such as 2026-12-07 14:30, in ${zoneName()}`,
+        ),
+      );
+      return;
+    }
+    setInputError(null);
     navigate(
       `/admin/events${query({ ...draft, from: fromLocalInput(draft.from), to: fromLocalInput(draft.to) })}`,
     );
   };
   const reset = () => navigate('/admin/events');
+  const timeHint = `24-hour, ${zoneName()} (${zoneId()})`;
 
   if (list.data === undefined && !list.error) {
     return (
@@ -158,22 +192,26 @@ export function EventsPage() {
               />
             )}
           </Field>
-          <Field label="From" name="from" error={list.error}>
+          <Field label="From" name="from" hint={timeHint} error={inputError ?? list.error}>
             {(p) => (
               <input
                 {...p}
-                type="datetime-local"
-                value={draft.from.includes('Z') ? toLocalInput(draft.from) : draft.from}
+                inputMode="numeric"
+                placeholder="YYYY-MM-DD HH:MM"
+                spellCheck={false}
+                value={isIso(draft.from) ? toLocalInput(draft.from) : draft.from}
                 onChange={(e) => setDraft({ ...draft, from: e.target.value })}
               />
             )}
           </Field>
-          <Field label="To" name="to" error={list.error}>
+          <Field label="To" name="to" hint={timeHint} error={inputError ?? list.error}>
             {(p) => (
               <input
                 {...p}
-                type="datetime-local"
-                value={draft.to.includes('Z') ? toLocalInput(draft.to) : draft.to}
+                inputMode="numeric"
+                placeholder="YYYY-MM-DD HH:MM"
+                spellCheck={false}
+                value={isIso(draft.to) ? toLocalInput(draft.to) : draft.to}
                 onChange={(e) => setDraft({ ...draft, to: e.target.value })}
               />
             )}
@@ -189,7 +227,7 @@ export function EventsPage() {
         </form>
       </section>
 
-      <EventsPerHour filters={applied} filtersKey={appliedKey} />
+      <EventsOverTime filters={applied} filtersKey={appliedKey} />
 
       <section className="card" aria-labelledby="events-heading" aria-busy={list.loading}>
         <h2 id="events-heading">Events</h2>
@@ -302,58 +340,78 @@ function EventDialog({ event, onClose }: { event: AuditEvent | null; onClose: ()
   );
 }
 
-const HOUR = 3_600_000;
-const MAX_HOURS = 7 * 24;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const MAX_CHART_PAGES = 20;
+const BUCKETS = [5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * MINUTE);
 
-/** The chart's window: the filter's range when given (at most a week, its end kept), else the last 24 hours. */
-function chartWindow(filters: Filters, now: number): { start: number; end: number } {
+/** The bar width for a window: the smallest of BUCKETS giving at most 48 bars (whole days beyond). */
+export function bucketFor(span: number): number {
+  return BUCKETS.find((b) => span / b <= 48) ?? Math.ceil(span / 48 / DAY) * DAY;
+}
+
+/**
+ * The chart's window: exactly the filter's range, so the chart counts what the list lists. Without
+ * a From, the 24 hours before To (or now); without a To, up to now.
+ */
+function chartWindow(filters: Filters, now: number): { from: string; to: string } {
   const to = filters.to ? Date.parse(filters.to) : NaN;
   const from = filters.from ? Date.parse(filters.from) : NaN;
   const end = Number.isFinite(to) ? to : now;
-  // Whole hours, the last one holding `end`: 24 bars by default.
-  const lastHour = Math.floor((end - 1) / HOUR) * HOUR;
-  let start = Number.isFinite(from) ? Math.floor(from / HOUR) * HOUR : lastHour - 23 * HOUR;
-  if (lastHour - start >= MAX_HOURS * HOUR) start = lastHour - (MAX_HOURS - 1) * HOUR;
-  return { start, end };
+  const start = Number.isFinite(from) ? from : end - DAY;
+  return { from: new Date(start).toISOString(), to: new Date(end).toISOString() };
 }
 
-function EventsPerHour({ filters, filtersKey }: { filters: Filters; filtersKey: string }) {
-  const [state, setState] = useState<{
-    events: AuditEvent[];
-    truncated: boolean;
-    start: number;
-    end: number;
-  } | null>(null);
+interface ChartData {
+  events: AuditEvent[];
+  truncated: boolean;
+  start: number;
+  end: number;
+  /** True when no time filter matched nothing recent and the chart shows the newest matching events. */
+  newest: boolean;
+}
+
+async function readAll(filters: Record<string, string | undefined>, pages: number) {
+  const events: AuditEvent[] = [];
+  let before: string | undefined;
+  for (let i = 0; ; i++) {
+    const page = await api<AuditPage>(
+      'GET',
+      `/api/admin/audit/events${query({ ...filters, limit: 500, before })}`,
+    );
+    events.push(...page.Events);
+    if (!page.NextPage) return { events, truncated: false };
+    if (i + 1 >= pages) return { events, truncated: true };
+    before = page.NextPage;
+  }
+}
+
+function EventsOverTime({ filters, filtersKey }: { filters: Filters; filtersKey: string }) {
+  const [state, setState] = useState<ChartData | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     let cancelled = false;
-    const { start, end } = chartWindow(filters, Date.now());
+    const range = chartWindow(filters, Date.now());
     (async () => {
-      const events: AuditEvent[] = [];
-      let before: string | undefined;
-      let truncated = false;
-      for (let i = 0; ; i++) {
-        const page = await api<AuditPage>(
-          `GET`,
-          `/api/admin/audit/events${query({
-            ...filters,
-            from: new Date(start).toISOString(),
-            to: new Date(end).toISOString(),
-            limit: 500,
-            before,
-          })}`,
-        );
-        events.push(...page.Events);
-        if (!page.NextPage) break;
-        if (i + 1 >= MAX_CHART_PAGES) {
-          truncated = true;
-          break;
+      const read = await readAll({ ...filters, from: range.from, to: range.to }, MAX_CHART_PAGES);
+      let data: ChartData = {
+        ...read,
+        start: Date.parse(range.from),
+        end: Date.parse(range.to),
+        newest: false,
+      };
+      if (read.events.length === 0 && !filters.from && !filters.to) {
+        // Nothing in the last day: chart the newest matching events rather than an empty frame.
+        const latest = await readAll({ ...filters, from: undefined, to: undefined }, 1);
+        const times = latest.events.map((e) => Date.parse(e.Timestamp));
+        if (times.length > 0) {
+          const end = Math.max(...times) + 1;
+          data = { ...latest, start: Math.min(...times), end, newest: true };
         }
-        before = page.NextPage;
       }
       if (!cancelled) {
-        setState({ events, truncated, start, end });
+        setState(data);
         setError(null);
       }
     })().catch((e) => !cancelled && setError(e));
@@ -362,34 +420,40 @@ function EventsPerHour({ filters, filtersKey }: { filters: Filters; filtersKey: 
     };
   }, [filtersKey]);
 
-  const hours = state ? Math.max(1, Math.ceil((state.end - state.start) / HOUR)) : 0;
+  const bucketMs = state ? bucketFor(Math.max(state.end - state.start, MINUTE)) : HOUR;
   const buckets = useMemo(() => {
     if (!state) return [];
-    const b = Array.from({ length: hours }, (_, i) => ({
-      start: state.start + i * HOUR,
+    const first = Math.floor(state.start / bucketMs) * bucketMs;
+    const n = Math.max(1, Math.ceil((state.end - first) / bucketMs));
+    const b = Array.from({ length: n }, (_, i) => ({
+      start: first + i * bucketMs,
       counts: {} as Record<string, number>,
     }));
     for (const e of state.events) {
-      const i = Math.floor((Date.parse(e.Timestamp) - state.start) / HOUR);
-      const bucket = b[i];
+      const bucket = b[Math.floor((Date.parse(e.Timestamp) - first) / bucketMs)];
       if (bucket) bucket.counts[e.EventType] = (bucket.counts[e.EventType] ?? 0) + 1;
     }
     return b;
-  }, [state, hours]);
+  }, [state, bucketMs]);
 
+  const count = state?.events.length ?? 0;
+  const summary = state
+    ? `${count} events from ${formatDateTime(new Date(state.start))} to ${formatDateTime(new Date(state.end))}`
+    : '';
   return (
     <section className="card" aria-labelledby="chart-heading">
-      <h2 id="chart-heading">Events per hour, by type</h2>
+      <h2 id="chart-heading">Events over time, by type</h2>
       {error ? <ErrorAlert error={error} /> : null}
       {state && (
         <>
-          <p className="muted">
-            {state.events.length.toLocaleString('en-US')} events from{' '}
+          <p className="muted" data-testid="chart-caption">
+            {state.newest ? 'None in the last 24 hours; the newest ' : ''}
+            {count.toLocaleString('en-US')} events {state.newest ? 'matching, ' : ''}from{' '}
             <Time iso={new Date(state.start).toISOString()} /> to{' '}
             <Time iso={new Date(state.end).toISOString()} />
             {state.truncated && ' (the newest 10,000 only)'}
           </p>
-          <EventChart buckets={buckets} types={EVENT_TYPES} />
+          <EventChart buckets={buckets} bucketMs={bucketMs} types={EVENT_TYPES} summary={summary} />
         </>
       )}
     </section>

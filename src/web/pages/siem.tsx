@@ -1,9 +1,20 @@
 /**
  * The SIEM integration: issue a key (its plaintext shown once, here, and never again), list keys
- * (never a secret: the API does not have them), revoke with a confirmation, and a key's poll history.
+ * (never a secret: the API does not have them), revoke with a confirmation, and a key's page: its
+ * totals (polls, events delivered, unique and re-read), its refusals, and its poll history with the
+ * cursors in and out and the Seq range of each poll, paged back to the first poll.
  */
-import { useRef, useState } from 'react';
-import { api, type IssuedKey, type PollRecord, type SiemKey, type SiemLog } from '../api.ts';
+import { useEffect, useRef, useState } from 'react';
+import {
+  api,
+  query,
+  type IssuedKey,
+  type PollRecord,
+  type PollTotals,
+  type Refusal,
+  type SiemKey,
+  type SiemLog,
+} from '../api.ts';
 import {
   Badge,
   ConfirmDialog,
@@ -12,8 +23,10 @@ import {
   ErrorAlert,
   Field,
   Page,
+  Saved,
   Section,
   Time,
+  formLevel,
   isForbidden,
   useLoad,
   useSubmit,
@@ -32,6 +45,7 @@ const GUIDES = [
   { href: '/docs/siem/wazuh/README.md', label: 'Wazuh' },
   { href: '/docs/siem/qradar/README.md', label: 'QRadar' },
   { href: '/docs/api.md', label: 'API reference (the feed, its cursor and errors)' },
+  { href: '/docs/troubleshooting.md', label: 'Troubleshooting (401, 429, gaps, comparing cursors)' },
 ];
 
 /** The variable the UI and the docs keep the key in. */
@@ -52,13 +66,13 @@ function StatusBadge({ status }: { status: string }) {
   return <Badge tone={status === 'active' ? 'success' : 'muted'}>{status}</Badge>;
 }
 
-function useRevoke(onDone: () => Promise<void> | void) {
+function useRevoke(onDone: (revoked: SiemKey) => Promise<void> | void) {
   const [target, setTarget] = useState<SiemKey | null>(null);
   const submit = useSubmit(async () => {
     if (!target) return;
-    await api<SiemKey>('DELETE', `/api/admin/siem/keys/${target.id}`);
+    const revoked = await api<SiemKey>('DELETE', `/api/admin/siem/keys/${target.id}`);
     setTarget(null);
-    await onDone();
+    await onDone(revoked);
   });
   const dialog = (
     <ConfirmDialog
@@ -169,15 +183,20 @@ export function SiemPage() {
   const [allowedCidrs, setAllowedCidrs] = useState('');
   const [issued, setIssued] = useState<IssuedKey | null>(null);
   const issuedHeading = useRef<HTMLHeadingElement>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const issue = useSubmit(async () => {
     const key = await api<IssuedKey>('POST', '/api/admin/siem/keys', { description, allowedCidrs });
+    setNotice(null);
     setIssued(key);
     setDescription('');
     setAllowedCidrs('');
     await keys.reload();
     window.setTimeout(() => issuedHeading.current?.focus(), 0);
   });
-  const revoke = useRevoke(keys.reload);
+  const revoke = useRevoke(async (k) => {
+    setNotice(`Revoked “${k.description}” (${k.keyPrefix}…): its next poll gets a 401, on every node.`);
+    await keys.reload();
+  });
 
   if (isForbidden(keys.error)) {
     return (
@@ -192,6 +211,7 @@ export function SiemPage() {
       crumbs={CRUMBS}
       intro="Your SIEM polls GET /api/siem/events every 5–15 minutes with an API key and receives the audit trail as normalized JSON events, each exactly once."
     >
+      <Saved text={notice} />
       {issued && (
         <section className="card card-once" aria-labelledby="issued-heading">
           <h2 id="issued-heading" ref={issuedHeading} tabIndex={-1}>
@@ -227,7 +247,16 @@ export function SiemPage() {
           </pre>
           <CopyButton text={firstPollCommand()} label="Copy command" />
           <div className="form-actions">
-            <button type="button" className="btn btn-primary" onClick={() => setIssued(null)}>
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={() => {
+                setNotice(
+                  `Key “${issued.description}” (${issued.keyPrefix}…) is active. Its secret is no longer shown here or anywhere in the portal.`,
+                );
+                setIssued(null);
+              }}
+            >
               I have stored the key
             </button>
           </div>
@@ -267,7 +296,7 @@ export function SiemPage() {
               />
             )}
           </Field>
-          <ErrorAlert error={issue.error} />
+          <ErrorAlert error={formLevel(issue.error, ['description', 'allowedCidrs'])} />
           <div className="form-actions">
             <button type="submit" className="btn btn-primary" disabled={issue.busy}>
               Generate New Key
@@ -378,12 +407,107 @@ export function SiemPage() {
   );
 }
 
-export function SiemKeyPage({ id }: { id: string }) {
-  const keys = useLoad<SiemKey[]>('/api/admin/siem/keys');
-  const polls = useLoad<PollRecord[]>(
-    /^[0-9a-f]{16}$/.test(id) ? `/api/admin/siem/keys/${id}/polls?limit=500` : null,
+/** A cursor shortened for the table (its ends), the whole one on hover and by the copy button. */
+export function shortCursor(cursor: string): string {
+  return cursor.length <= 16 ? cursor : `${cursor.slice(0, 8)}…${cursor.slice(-6)}`;
+}
+
+function Cursor({ value, label }: { value: string | null; label: string }) {
+  if (!value) return <span className="muted">none (start)</span>;
+  return (
+    <span className="cursor-cell">
+      <code title={value}>{shortCursor(value)}</code>
+      <CopyButton text={value} label={label} />
+    </span>
   );
-  const revoke = useRevoke(keys.reload);
+}
+
+function seqRange(p: PollRecord): string {
+  if (p.firstSeq === null || p.lastSeq === null) return '—';
+  const range = p.firstSeq === p.lastSeq ? `${p.firstSeq}` : `${p.firstSeq}–${p.lastSeq}`;
+  return p.log && p.log !== 'trail' ? `${range} (${p.log} log)` : range;
+}
+
+const REASONS: Record<string, string> = {
+  bad_secret: 'wrong secret',
+  revoked: 'key revoked',
+  address_not_allowed: 'address not in Allowed CIDRs',
+};
+
+const POLL_PAGE = 100;
+
+/** The poll history, newest first, POLL_PAGE at a time back to the first poll (keyset on the poll id). */
+function usePollHistory(id: string | null) {
+  const [rows, setRows] = useState<PollRecord[]>([]);
+  const [done, setDone] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(false);
+  const loadMore = async (from: PollRecord[]) => {
+    if (!id) return;
+    setLoading(true);
+    try {
+      const last = from[from.length - 1];
+      const before = last ? Number(last.id.split(':')[1]) : undefined;
+      const page = await api<PollRecord[]>(
+        'GET',
+        `/api/admin/siem/keys/${id}/polls${query({ limit: POLL_PAGE, before })}`,
+      );
+      setRows([...from, ...page]);
+      setDone(page.length < POLL_PAGE);
+      setError(null);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setLoading(false);
+    }
+  };
+  useEffect(() => {
+    setRows([]);
+    void loadMore([]);
+  }, [id]);
+  return { rows, done, error, loading, more: () => loadMore(rows) };
+}
+
+function Totals({ totals }: { totals: PollTotals }) {
+  const n = (v: number) => v.toLocaleString('en-US');
+  return (
+    <dl className="facts">
+      <dt>Polls</dt>
+      <dd>
+        {n(totals.polls)}
+        {totals.firstPollAt && (
+          <span className="sub">
+            since <Time iso={totals.firstPollAt} />
+          </span>
+        )}
+      </dd>
+      <dt>Events delivered</dt>
+      <dd>{n(totals.eventsDelivered)}</dd>
+      <dt>Unique events</dt>
+      <dd>{n(totals.uniqueEvents)}</dd>
+      <dt>Re-read events</dt>
+      <dd>
+        {n(totals.reReadEvents)}
+        <span className="sub">
+          served again to this key by a retried or earlier cursor (overlapping Seq ranges); a SIEM that keeps
+          its cursor re-reads none
+        </span>
+      </dd>
+    </dl>
+  );
+}
+
+export function SiemKeyPage({ id }: { id: string }) {
+  const valid = /^[0-9a-f]{16}$/.test(id);
+  const keys = useLoad<SiemKey[]>('/api/admin/siem/keys');
+  const totals = useLoad<PollTotals>(valid ? `/api/admin/siem/keys/${id}/totals` : null);
+  const refusals = useLoad<Refusal[]>(valid ? `/api/admin/siem/keys/${id}/refusals?limit=50` : null);
+  const polls = usePollHistory(valid ? id : null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const revoke = useRevoke(async (k) => {
+    setNotice(`Revoked: “${k.description}” gets a 401 on its next poll, on every node.`);
+    await keys.reload();
+  });
   const key = keys.data?.find((k) => k.id === id);
   const title = key ? key.description : 'SIEM key';
 
@@ -416,7 +540,8 @@ export function SiemKeyPage({ id }: { id: string }) {
         ) : undefined
       }
     >
-      <ErrorAlert error={keys.error ?? polls.error} />
+      <Saved text={notice} />
+      <ErrorAlert error={keys.error ?? totals.error ?? refusals.error} />
       {key && (
         <Section title="Key">
           <dl className="facts">
@@ -442,32 +567,82 @@ export function SiemKeyPage({ id }: { id: string }) {
               <Time iso={key.lastUsedAt} empty="never" />
               {key.lastUsedFrom && <> from {key.lastUsedFrom}</>}
             </dd>
+            <dt>Delivered</dt>
+            <dd>
+              <Delivery k={key} />
+            </dd>
             <dt>Allowed CIDRs</dt>
             <dd>{key.allowedCidrs ? <code>{key.allowedCidrs}</code> : 'any address'}</dd>
           </dl>
         </Section>
       )}
+      <Section title="Totals">{totals.data && <Totals totals={totals.data} />}</Section>
+      <Section title="Refused polls">
+        <p className="muted">
+          Polls with this key that were refused (Access.Denied): a wrong secret, the key revoked, an address
+          outside its Allowed CIDRs. A flood is recorded as its first refusal and summaries.
+        </p>
+        {refusals.data && refusals.data.length === 0 && <Empty>No refused polls with this key.</Empty>}
+        {refusals.data && refusals.data.length > 0 && (
+          <div className="table-wrap">
+            <table className="table responsive refusals-table">
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">From</th>
+                  <th scope="col">Reason</th>
+                  <th scope="col">User agent</th>
+                </tr>
+              </thead>
+              <tbody>
+                {refusals.data.map((r) => (
+                  <tr key={r.id}>
+                    <td data-label="When">
+                      <Time iso={r.at} />
+                    </td>
+                    <td data-label="From">{r.ip ?? '—'}</td>
+                    <td data-label="Reason">
+                      {r.reason ? (REASONS[r.reason] ?? r.reason) : '—'}
+                      {r.suppressed > 0 && (
+                        <span className="sub">and {r.suppressed.toLocaleString('en-US')} more like it</span>
+                      )}
+                    </td>
+                    <td data-label="User agent" className="ua">
+                      {r.userAgent ?? '—'}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
       <Section title="Poll history">
         <p className="muted">
-          The audit of the audit: every successful poll with this key, newest first (the last 500).
+          The audit of the audit: every successful poll with this key, newest first. A poll&apos;s cursor in
+          is the cursor out of the poll before it; the same cursor in twice is a retry.
         </p>
-        {polls.data && polls.data.length === 0 && <Empty>No polls with this key yet.</Empty>}
-        {polls.data && polls.data.length > 0 && (
+        <ErrorAlert error={polls.error} />
+        {polls.done && polls.rows.length === 0 && <Empty>No polls with this key yet.</Empty>}
+        {polls.rows.length > 0 && (
           <div className="table-wrap">
-            <table className="table responsive">
+            <table className="table responsive polls-table">
               <thead>
                 <tr>
                   <th scope="col">When</th>
                   <th scope="col">From</th>
                   <th scope="col">Events</th>
-                  <th scope="col">Duration</th>
+                  <th scope="col">Seq</th>
+                  <th scope="col">Cursor in</th>
+                  <th scope="col">Cursor out</th>
                   <th scope="col">Backlog left</th>
+                  <th scope="col">Duration</th>
                   <th scope="col">Filter</th>
                   <th scope="col">User agent</th>
                 </tr>
               </thead>
               <tbody>
-                {polls.data.map((p) => (
+                {polls.rows.map((p) => (
                   <tr key={p.id}>
                     <td data-label="When">
                       <Time iso={p.at} />
@@ -476,10 +651,19 @@ export function SiemKeyPage({ id }: { id: string }) {
                     <td data-label="Events" className="num">
                       {p.eventCount.toLocaleString('en-US')}
                     </td>
+                    <td data-label="Seq" className="num">
+                      {seqRange(p)}
+                    </td>
+                    <td data-label="Cursor in">
+                      <Cursor value={p.cursorIn} label="Copy cursor in" />
+                    </td>
+                    <td data-label="Cursor out">
+                      <Cursor value={p.cursorOut} label="Copy cursor out" />
+                    </td>
+                    <td data-label="Backlog left">{p.hasMore ? 'yes' : 'no'}</td>
                     <td data-label="Duration" className="num">
                       {p.durationMs} ms
                     </td>
-                    <td data-label="Backlog left">{p.hasMore ? 'yes' : 'no'}</td>
                     <td data-label="Filter">
                       {p.filter ? <code>{p.filter}</code> : <span className="muted">none</span>}
                     </td>
@@ -492,6 +676,22 @@ export function SiemKeyPage({ id }: { id: string }) {
             </table>
           </div>
         )}
+        <div className="pager">
+          <span className="muted" role="status">
+            {polls.rows.length.toLocaleString('en-US')} of{' '}
+            {(totals.data?.polls ?? polls.rows.length).toLocaleString('en-US')} polls shown
+          </span>
+          {!polls.done && (
+            <button
+              type="button"
+              className="btn btn-secondary"
+              disabled={polls.loading}
+              onClick={() => void polls.more()}
+            >
+              Load older polls
+            </button>
+          )}
+        </div>
       </Section>
       {revoke.dialog}
     </Page>
