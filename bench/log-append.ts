@@ -1,9 +1,8 @@
 /**
- * The sequencer's per-event costs, old way against new way in one run (ratios, since this 2-core
- * machine's absolute figures move with its load): `npx tsx bench/log-append.ts [--rounds=N]`.
+ * The sequencer's per-event costs, with the write measured old way against new way in one run (ratios,
+ * since this 2-core machine's absolute figures move with its load): `npm run bench:log-append [-- --rounds=N]`.
  *
- * 1. Leaf: RFC 8785 canonical JSON of a realistic envelope, by the `canonicalize` package (the
- *    reference implementation) and by jcs.ts (keys sorted, then the engine's JSON.stringify).
+ * 1. Leaf: RFC 8785 canonical JSON of a realistic envelope by the `canonicalize` package, and its hash.
  * 2. Writing 5,000 entries and their tree nodes to PostgreSQL in one transaction: Kysely's multi-row
  *    VALUES (a parameter per cell) against the dialect's bulkInsert (`unnest`, a parameter per
  *    column). A fresh database `itp_bench_<random>`, dropped at the end.
@@ -14,9 +13,8 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { presentEvent } from '../src/modules/feed/feed-presenter.js';
 import type { StoredEvent } from '../src/modules/feed/feed-store.js';
-import { canonicalizeReference, jcs } from '../src/modules/log/jcs.js';
+import { leafOf } from '../src/modules/log/log-leaf.js';
 import { createLogStore, type NewEntry } from '../src/modules/log/log-store.js';
 import { CompactRange, leafHash, type StoredNode } from '../src/modules/log/merkle.js';
 
@@ -50,30 +48,17 @@ function event(i: number): StoredEvent {
 }
 
 async function main() {
-  console.log(`== Leaf: canonical JSON of ${BATCH} envelopes, ${ROUNDS} rounds`);
-  const envelopes = Array.from({ length: BATCH }, (_, i) => {
-    const { Category: _c, Controls: _k, ...rest } = presentEvent(event(i));
-    return { ...rest, Seq: i };
-  });
-  const timeIt = (f: (v: unknown) => string) => {
-    const t = performance.now();
-    for (const e of envelopes) f(e);
-    return ((performance.now() - t) * 1000) / BATCH;
-  };
-  const ref: number[] = [];
-  const fast: number[] = [];
-  for (let r = 0; r < ROUNDS + 2; r++) {
-    const a = timeIt(canonicalizeReference as (v: unknown) => string);
-    const b = timeIt(jcs);
-    if (r >= 2) {
-      ref.push(a);
-      fast.push(b);
-    }
-  }
-  console.log(`canonicalize (reference)   ${fmt(median(ref))} µs/event`);
   console.log(
-    `jcs.ts                     ${fmt(median(fast))} µs/event   (${fmt(median(ref) / median(fast))}x)`,
+    `== Leaf: canonical JSON (RFC 8785, the canonicalize package) + SHA-256 of ${BATCH} envelopes, ${ROUNDS} rounds`,
   );
+  const events = Array.from({ length: BATCH }, (_, i) => event(i));
+  const leafTimes: number[] = [];
+  for (let r = 0; r < ROUNDS + 2; r++) {
+    const t = performance.now();
+    for (const [i, e] of events.entries()) leafHash(leafOf(e, i).leaf);
+    if (r >= 2) leafTimes.push(((performance.now() - t) * 1000) / BATCH);
+  }
+  console.log(`leafOf + leafHash           ${fmt(median(leafTimes))} µs/event`);
 
   const name = `itp_bench_${crypto.randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
@@ -105,8 +90,7 @@ async function main() {
         const entries: NewEntry[] = [];
         const nodes: StoredNode[] = [];
         for (let i = 0; i < BATCH; i++) {
-          const { Category: _c, Controls: _k, ...rest } = presentEvent(event(i));
-          const leaf = jcs({ ...rest, Seq: i });
+          const { leaf } = leafOf(event(i), i);
           const hash = leafHash(leaf);
           for (const n of range.append(hash)) if (n.level > 0) nodes.push(n);
           entries.push({

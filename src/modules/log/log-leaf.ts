@@ -16,7 +16,15 @@
 import { EVENT_TYPE_LIST, SOURCE_TABLES, eventTypeInfo, type SourceTable } from '../audit/event-types.js';
 import { presentEvent } from '../feed/feed-presenter.js';
 import type { StoredEvent } from '../feed/feed-store.js';
-import { jcs } from './jcs.js';
+import canonicalizeModule from 'canonicalize';
+
+// The package is CommonJS whose typings declare an ES default export: the default import is the
+// function itself under Node, and `.default` of it under the typings' reading.
+type Canonicalize = (input: unknown) => string | undefined;
+const canonicalize: Canonicalize =
+  typeof canonicalizeModule === 'function'
+    ? (canonicalizeModule as Canonicalize)
+    : (canonicalizeModule as unknown as { default: Canonicalize }).default;
 
 export type LogName = 'trail' | 'polls';
 
@@ -56,7 +64,7 @@ export function sourceAt(index: number): SourceTable {
 /** The leaf of a stored event at `seq`, and the type it surfaces as. */
 export function leafOf(e: StoredEvent, seq: number): { leaf: string; eventType: string } {
   const { Category: _c, Controls: _k, ...rest } = presentEvent(e);
-  return { leaf: jcs({ ...rest, Seq: seq }), eventType: rest.EventType };
+  return { leaf: canonicalize({ ...rest, Seq: seq })!, eventType: rest.EventType };
 }
 
 const DETAILS = ',"Details":';
@@ -220,5 +228,5 @@ export function leafInputOfServerLine(line: Buffer): { input: Buffer; seq: numbe
 
 export function canonicalLeaf(parsed: Record<string, unknown>): string {
   const { Category: _c, Controls: _k, ...rest } = parsed;
-  return jcs(rest);
+  return canonicalize(rest)!;
 }
