@@ -8,6 +8,24 @@ import type { PresentContext, WireEvent } from '../../src/modules/feed/presenter
 
 export const NASTY = 'pipe| back\\slash eq= a b=c nl\nline cr\rx "quote" ]bracket\ttab é日本😀';
 
+/** The SPEC §2 example envelope, sequenced at Seq 12: the plain case every presenter test starts from. */
+export const SPEC_LOGIN: WireEvent = {
+  Id: 'LogsLogin:43383',
+  Timestamp: '2026-04-25T13:41:31.863Z',
+  EventType: 'Login.Success',
+  Category: 'Authentication',
+  Severity: 'info',
+  Outcome: 'success',
+  SourceTable: 'LogsLogin',
+  Actor: { UserId: 1088, Username: 'admin', ClientId: null },
+  Target: { Type: 'Session', Id: null, Name: null },
+  Ip: '10.0.0.42',
+  UserAgent: 'Mozilla/5.0',
+  Controls: ['AU-2', '3.3.1'],
+  Details: { logType: 'LOGIN' },
+  Seq: 12,
+};
+
 export const CONTEXT: PresentContext = { tenantId: 7, host: 'portal.example.test', productVersion: '0.1.0' };
 
 const SEVERITIES = ['info', 'warning', 'critical'] as const;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPE_LIST } from '../../audit/event-types.js';
-import { adversarialEvents, CONTEXT, NASTY } from '../../../../test/wire/adversarial-events.js';
+import { adversarialEvents, CONTEXT, NASTY, SPEC_LOGIN } from '../../../../test/wire/adversarial-events.js';
 import {
   lognormalizeCef,
   nsyslogCefValue,
@@ -14,22 +14,7 @@ import type { WireEvent } from './presenter.js';
 const specEscape = (v: string) =>
   v.replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 
-const login: WireEvent = {
-  Id: 'LogsLogin:43383',
-  Timestamp: '2026-04-25T13:41:31.863Z',
-  EventType: 'Login.Success',
-  Category: 'Authentication',
-  Severity: 'info',
-  Outcome: 'success',
-  SourceTable: 'LogsLogin',
-  Actor: { UserId: 1088, Username: 'admin', ClientId: null },
-  Target: { Type: 'Session', Id: null, Name: null },
-  Ip: '10.0.0.42',
-  UserAgent: 'Mozilla/5.0',
-  Controls: ['AU-2', '3.3.1'],
-  Details: { logType: 'LOGIN' },
-  Seq: 12,
-};
+const login = SPEC_LOGIN;
 
 /** The envelope fields every CEF record must give back, by the CEF key that carries them. */
 function expectedFields(e: WireEvent): Record<string, string> {

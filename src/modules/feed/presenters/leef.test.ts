@@ -1,26 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPE_LIST } from '../../audit/event-types.js';
-import { adversarialEvents, CONTEXT, NASTY } from '../../../../test/wire/adversarial-events.js';
+import { adversarialEvents, CONTEXT, NASTY, SPEC_LOGIN } from '../../../../test/wire/adversarial-events.js';
 import { parseLeef2 } from '../../../../test/wire/leef-parser.js';
 import { leefDelimiter, leefPresenter, leefValue, presentLeef } from './leef.js';
-import type { WireEvent } from './presenter.js';
 
-const login: WireEvent = {
-  Id: 'LogsLogin:43383',
-  Timestamp: '2026-04-25T13:41:31.863Z',
-  EventType: 'Login.Success',
-  Category: 'Authentication',
-  Severity: 'info',
-  Outcome: 'success',
-  SourceTable: 'LogsLogin',
-  Actor: { UserId: 1088, Username: 'admin', ClientId: null },
-  Target: { Type: 'Session', Id: null, Name: null },
-  Ip: '10.0.0.42',
-  UserAgent: 'Mozilla/5.0',
-  Controls: ['AU-2', '3.3.1'],
-  Details: { logType: 'LOGIN' },
-  Seq: 12,
-};
+const login = SPEC_LOGIN;
 
 /** A LEEF event is one line: line breaks in a value are written as a space (a tab is kept). */
 const flat = (s: string) => s.replace(/\r\n|[\r\n]/g, ' ');

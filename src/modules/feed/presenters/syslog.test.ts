@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPE_LIST } from '../../audit/event-types.js';
-import { adversarialEvents, CONTEXT } from '../../../../test/wire/adversarial-events.js';
+import { adversarialEvents, CONTEXT, SPEC_LOGIN } from '../../../../test/wire/adversarial-events.js';
 import {
   nsyslogMsg,
   nsyslogParse,
@@ -14,22 +14,7 @@ import {
 import type { WireEvent } from './presenter.js';
 import { escapeSdValue, presentSyslog, syslogParams, syslogPresenter } from './syslog.js';
 
-const login: WireEvent = {
-  Id: 'LogsLogin:43383',
-  Timestamp: '2026-04-25T13:41:31.863Z',
-  EventType: 'Login.Success',
-  Category: 'Authentication',
-  Severity: 'info',
-  Outcome: 'success',
-  SourceTable: 'LogsLogin',
-  Actor: { UserId: 1088, Username: 'admin', ClientId: null },
-  Target: { Type: 'Session', Id: null, Name: null },
-  Ip: '10.0.0.42',
-  UserAgent: 'Mozilla/5.0',
-  Controls: ['AU-2', '3.3.1'],
-  Details: { logType: 'LOGIN' },
-  Seq: 12,
-};
+const login = SPEC_LOGIN;
 
 const PRI = { critical: 13 * 8 + 2, warning: 13 * 8 + 4, info: 13 * 8 + 6 } as Record<string, number>;
 /** SD values carry no control character: each is a space (the exact value is in MSG). */
