@@ -110,6 +110,9 @@ describe('Admin Settings pages in Chromium', () => {
     // The Admin Settings cards say where each stands, and the intro which changes are which events.
     await page.goto('/admin');
     await heading(page, 'Admin Settings');
+    // Each card's status line appears once its settings have loaded (after the heading).
+    await page.locator('.tile-status', { hasText: 'Members: ' }).waitFor();
+    await page.locator('.tile-status', { hasText: 'allowed' }).waitFor();
     expect(await page.getByRole('link', { name: /^Global ACL/ }).textContent()).toContain(
       'Members: companies read and create, documents read and create, credentials none',
     );
