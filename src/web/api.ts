@@ -4,6 +4,7 @@
  * session is gone: the app is told, and shows the sign-in page.
  */
 import type { EventEnvelope } from '../modules/feed/feed-schema.ts';
+import type { PollTotalsView, RefusalView } from '../modules/siem-keys/siem-key-service.ts';
 
 export interface Me {
   id: number;
@@ -155,23 +156,9 @@ export interface PollRecord {
   lastSeq: number | null;
 }
 
-export interface PollTotals {
-  polls: number;
-  eventsDelivered: number;
-  uniqueEvents: number;
-  reReadEvents: number;
-  firstPollAt: string | null;
-  lastPollAt: string | null;
-}
+export type PollTotals = PollTotalsView;
 
-export interface Refusal {
-  id: string;
-  at: string;
-  ip: string | null;
-  userAgent: string | null;
-  reason: string | null;
-  suppressed: number;
-}
+export type Refusal = RefusalView;
 
 /** The envelope of SPEC §2, as the server derives it from its schema (one type, not a copy). */
 export type AuditEvent = EventEnvelope;

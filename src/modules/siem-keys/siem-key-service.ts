@@ -3,6 +3,8 @@
  * (Target.Type SiemKey, critical) in the same transaction. A key is looked up by tenant and id on
  * every request, so a revocation holds on the next request on every node.
  */
+import type { Static } from '@fastify/type-provider-typebox';
+import type { PollTotalsSchema, RefusalSchema } from './siem-key-schema.js';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
@@ -60,32 +62,10 @@ export interface PollRecordView {
   lastSeq: number | null;
 }
 
-/** A key's use of the feed over all its poll records. */
-export interface PollTotalsView {
-  polls: number;
-  /** Events returned, summed over the polls. */
-  eventsDelivered: number;
-  /** Events delivered for the first time to this key. */
-  uniqueEvents: number;
-  /**
-   * Events served again to this key (a retried or earlier cursor): per poll, its Seq range's overlap
-   * with the ranges of the key's earlier polls of the same log, at most its event count. Exact for
-   * unfiltered polls (their range is dense); for a filtered poll, an upper bound.
-   */
-  reReadEvents: number;
-  firstPollAt: string | null;
-  lastPollAt: string | null;
-}
+/** A key's use of the feed over all its poll records (the route's schema is the one definition). */
+export type PollTotalsView = Static<typeof PollTotalsSchema>;
 
-export interface RefusalView {
-  id: string;
-  at: string;
-  ip: string | null;
-  userAgent: string | null;
-  reason: string | null;
-  /** For a summary record: refusals like it not recorded since the record before. */
-  suppressed: number;
-}
+export type RefusalView = Static<typeof RefusalSchema>;
 
 /**
  * Disjoint, sorted Seq intervals [from, to]: add one and learn how much of it was covered already.
