@@ -17,9 +17,10 @@
  *    (after 10 warm-up pages; measured again after the drain, on a warm server).
  * 5. Drain: follows NextCursor from the start with gzip until HasMore is false: events/s, bytes.
  * 6. Plain read baseline: keyset `SELECT *` per table + JSON.stringify per page, with `pg` directly.
- * 7. Breakdown of one page's server-side cost, stage by stage as the route does it (store queries,
- *    merge, cursor, presentEvent + JSON.stringify, gzip level 1) with a comparison line (gzip level 6),
- *    and EXPLAIN ANALYZE of the feed's per-table query.
+ * 7. Breakdown of one page's server-side cost, stage by stage as the route does it (the log's range
+ *    read, readFeedPage, cursor, the page's bytes, gzip level 1) with a comparison line (the page built
+ *    as one joined string, as before feed-body.ts pageBytes), every format's present + serialize, and
+ *    EXPLAIN ANALYZE of the feed's range query.
  *
  * Options: --seed=demo|sql (default demo), --keep (do not drop the database), --events=N (default
  * 1000000), --pages=N (latency samples, default 40), --batches=N (--seed=sql transactions, default 20).
@@ -49,7 +50,7 @@ import { encodeCursor } from '../src/modules/feed/feed-cursor.js';
 import { DEFAULT_FEED_TYPES, createFeedService } from '../src/modules/feed/feed-service.js';
 import { createFeedStore } from '../src/modules/feed/feed-store.js';
 import { wireOfLeaf } from '../src/modules/log/log-leaf.js';
-import { pageText } from '../src/modules/feed/feed-body.js';
+import { pageBytes } from '../src/modules/feed/feed-body.js';
 import { FORMAT_NAMES, PRESENTERS, type PresentContext } from '../src/modules/feed/presenters/index.js';
 import { PRODUCT_VERSION } from '../src/version.js';
 import { createLogStore, type LogStore } from '../src/modules/log/log-store.js';
@@ -906,17 +907,19 @@ async function profilePages(
   const STORE = 'log range read (one query)';
   const SERVICE = 'readFeedPage, wall time (head, range, root at the page end)';
   const CURSOR = 'cursor encode';
-  const TEXT = 'page text: leaves with Category/Controls, joined, as UTF-8 bytes';
+  const TEXT = 'page bytes (json): leaves with Category/Controls, written into one buffer';
+  const JOINED = '  (before: the leaves joined as one string, then Buffer.from)';
   const GZIP1 = 'gzip level 1 (the route)';
   const TOTAL = "= the route's stages, summed";
   // Every registered wire format (presenters/index.ts), beside json: present + serialize a page.
-  const FORMAT = (name: string) => `format=${name}: present + serialize (feed-body.ts, UTF-8 bytes)`;
+  const FORMAT = (name: string) => `format=${name}: present + serialize (feed-body.ts pageBytes)`;
   const present: PresentContext = { tenantId, host: 'bench.invalid', productVersion: PRODUCT_VERSION };
   const samples: Record<string, number[]> = {
     [STORE]: [],
     [SERVICE]: [],
     [CURSOR]: [],
     [TEXT]: [],
+    [JOINED]: [],
     [GZIP1]: [],
     [TOTAL]: [],
     ...Object.fromEntries(FORMAT_NAMES.map((f) => [FORMAT(f), [] as number[]])),
@@ -940,26 +943,25 @@ async function profilePages(
     const cursor = encodeCursor(page.next, cursorKey, tenantId);
     const cursorMs = now() - started;
     started = now();
-    const body = Buffer.from(
+    const parts = { events: page.events, nextCursor: cursor, hasMore: page.hasMore, checkpoint: '' };
+    const body = pageBytes(parts, PRESENTERS.get('json')!, present);
+    const textMs = now() - started;
+    // The same bytes the way the route made them before pageBytes: one joined string, then encoded.
+    started = now();
+    const joined = Buffer.from(
       '{"Events":[' +
         page.events.map((e) => wireOfLeaf(e.leaf ?? '{}', e.eventType)).join(',') +
-        `],"NextCursor":${JSON.stringify(cursor)},"HasMore":${page.hasMore}}`,
+        `],"NextCursor":${JSON.stringify(cursor)},"HasMore":${page.hasMore},"Checkpoint":""}`,
     );
-    const textMs = now() - started;
+    const joinedMs = now() - started;
+    if (!joined.equals(body)) throw new Error('pageBytes differs from the joined page text');
     started = now();
     zlib.gzipSync(body, { level: 1 });
     const gzip1Ms = now() - started;
     const formatMs: Array<[string, number]> = [];
     for (const [name, presenter] of PRESENTERS) {
       started = now();
-      Buffer.from(
-        pageText(
-          { events: page.events, nextCursor: cursor, hasMore: page.hasMore, checkpoint: '' },
-          presenter,
-          present,
-        ),
-        'utf8',
-      );
+      pageBytes(parts, presenter, present);
       formatMs.push([FORMAT(name), now() - started]);
     }
     if (i < 2) continue; // warm-up
@@ -969,6 +971,7 @@ async function profilePages(
     samples[SERVICE]!.push(serviceMs);
     samples[CURSOR]!.push(cursorMs);
     samples[TEXT]!.push(textMs);
+    samples[JOINED]!.push(joinedMs);
     samples[GZIP1]!.push(gzip1Ms);
     samples[TOTAL]!.push(serviceMs + cursorMs + textMs + gzip1Ms);
   }

@@ -96,10 +96,12 @@ export interface DialectAdapter {
   /** Predicate: the row's `(txid, id)` position is after the given one. */
   positionAfter(txid: number, id: number): RawBuilder<boolean>;
   /**
-   * A statement that lets the current transaction commit without waiting for its WAL flush, for
-   * writes whose loss in a crash is harmless (rate-limit counters); null where commits are cheap.
+   * A FROM item of one row that lets the statement reading it commit without waiting for its WAL
+   * flush, for writes whose loss in a crash is harmless (rate-limit counters): one statement instead of
+   * begin, set, write, commit (four round trips on every poll). A row with no effect where commits
+   * are cheap.
    */
-  relaxedCommit(): RawBuilder<unknown> | null;
+  relaxedCommitRow(): RawBuilder<unknown>;
   /**
    * One INSERT of many rows with one parameter per column, or null where the query builder's
    * multi-row VALUES costs as little. On PostgreSQL a VALUES list has a parameter per cell, and
@@ -137,7 +139,7 @@ export const sqliteAdapter: DialectAdapter = {
   // (tenant_id, txid, id) by a range seek. The row value `(txid, id) > (0, id)` it would only narrow
   // to `txid >= 0`, a scan from the table's start on every page (20 ms per 250,000 rows).
   positionAfter: (txid, id) => sql<boolean>`txid = ${txid} and id > ${id}`,
-  relaxedCommit: () => null,
+  relaxedCommitRow: () => sql`(select 1 as relaxed)`,
   bulkInsert: () => null,
   ddl: {
     idColumn: 'id integer primary key autoincrement',
@@ -189,7 +191,9 @@ export const postgresAdapter: DialectAdapter = {
       left join pg_prepared_xacts p on p.transaction = x.xid::xid
       where x.xid is not null`,
   positionAfter: (txid, id) => sql<boolean>`(txid, id) > (${String(txid)}::xid8, ${id}::bigint)`,
-  relaxedCommit: () => sql`set local synchronous_commit to off`,
+  // set_config(…, is_local) lasts until the end of the statement's own (implicit) transaction, whose
+  // commit reads the setting.
+  relaxedCommitRow: () => sql`(select set_config('synchronous_commit', 'off', true) as relaxed)`,
   bulkInsert: (table, columns, rows) =>
     sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c.name)))}) select * from unnest(${sql.join(
       columns.map((c, i) => sql`${rows.map((r) => r[i])}::${sql.raw(PG_ARRAY_TYPES[c.type])}`),

@@ -5,7 +5,8 @@
  * - The default feed reads the trail; `eventType=Audit.SiemPoll` reads the poll log alone. A cursor
  *   belongs to the log it was issued for.
  * - Before reading, the poll runs one sequencer batch for its log, so final events that no wake-up
- *   has sequenced yet are on this page or the next (HasMore stays true while some remain).
+ *   has sequenced yet are on this page or the next (HasMore stays true while some remain); a page
+ *   that sequenced entries alone fill, ending below the head, skips it (HasMore is true anyway).
  * - A page holds the entries with `next <= Seq < head size` that match the filter, in Seq order, at
  *   most `limit`. Its NextCursor is one past the last entry read, or the head size when the read ran
  *   out before `limit`: everything below it was read or filtered away, and entries are never added
@@ -113,15 +114,29 @@ export function createFeedService({
         `cursor: issued for the ${req.cursor.log === 'polls' ? 'poll log (eventType=Audit.SiemPoll)' : 'trail (the default feed)'}; send it with the same eventType it was issued for`,
       );
     }
-    const sequenced = await sequencer.catchUp(tenantId, log, 1);
-    const head = await logStore.readHead(tenantId, LOGS[log].id);
+    const all = TYPES_OF_LOG[log].every((t) => eventTypes.has(t));
+    const types = all ? null : TYPES_OF_LOG[log].filter((t) => eventTypes.has(t));
+    let head = await logStore.readHead(tenantId, LOGS[log].id);
+    // A page the sequenced entries fill (no filter, more than `limit` entries from the cursor to the
+    // head) ends below the head: HasMore is true whatever is still unsequenced, so the sequencer's
+    // batch (six queries, one of them the horizon's scan of pg_stat_activity) can wait for the
+    // wake-ups and the next poll near the head. Every other page runs it first.
+    const full =
+      req.cursor.v === 2 &&
+      !req.cursor.floors &&
+      req.cursor.since === null &&
+      types === null &&
+      head.size - req.cursor.next > limit;
+    let sequenced = { more: false };
+    if (!full) {
+      sequenced = await sequencer.catchUp(tenantId, log, 1);
+      head = await logStore.readHead(tenantId, LOGS[log].id);
+    }
     let cursor = req.cursor.v === 2 ? req.cursor : await translate(tenantId, log, req.cursor, head.size);
     if (req.fresh && cursor.since !== null) {
       const first = await logStore.firstSeqSince(tenantId, LOGS[log].id, cursor.since);
       cursor = { ...cursor, next: Math.max(cursor.next, first ?? head.size) };
     }
-    const all = TYPES_OF_LOG[log].every((t) => eventTypes.has(t));
-    const types = all ? null : TYPES_OF_LOG[log].filter((t) => eventTypes.has(t));
     const rows = await logStore.readEntries(tenantId, LOGS[log].id, {
       from: cursor.next,
       to: head.size,

@@ -109,11 +109,18 @@ function derivedFor(eventType: string, text: string): string | undefined {
   return derivedText.get(eventType);
 }
 
+/**
+ * Where a leaf's derived text goes and what it is: the wire envelope is `leaf.slice(0, at) + derived +
+ * leaf.slice(at)`, or the leaf itself when `at` is -1 (a leaf in another shape, e.g. `{}`).
+ */
+export function spliceOfLeaf(leaf: string, eventType: string): { at: number; derived: string } {
+  const type = derivedText.has(eventType) ? eventType : eventTypeInfo(eventType).type;
+  return { at: leaf.indexOf(DETAILS), derived: derivedFor(type, leaf)! };
+}
+
 /** The wire envelope (JSON text) of a leaf: the leaf with the type's Category and Controls. */
 export function wireOfLeaf(leaf: string, eventType: string): string {
-  const at = leaf.indexOf(DETAILS);
-  const type = derivedText.has(eventType) ? eventType : eventTypeInfo(eventType).type;
-  const derived = derivedFor(type, leaf)!;
+  const { at, derived } = spliceOfLeaf(leaf, eventType);
   return at < 0 ? leaf : leaf.slice(0, at) + derived + leaf.slice(at);
 }
 

@@ -48,23 +48,31 @@ export function createDbRateLimiter(
           .where('window_start', '<', windowStart - WINDOW_MS)
           .execute();
       }
-      // A counter lost in a crash costs nothing, so its commit need not wait for a disk flush.
-      const row = await db.transaction().execute(async (trx) => {
-        const relaxed = dialect.relaxedCommit();
-        if (relaxed) await relaxed.execute(trx);
-        // One statement on both stores: a new window resets the count, the same window increments it.
-        return trx
-          .insertInto('rate_limits')
-          .values({ tenant_id: tenantId, bucket, window_start: windowStart, count: 1 })
-          .onConflict((oc) =>
-            oc.columns(['tenant_id', 'bucket']).doUpdateSet({
-              count: sql<number>`case when rate_limits.window_start = ${windowStart} then rate_limits.count + 1 else 1 end`,
-              window_start: windowStart,
-            }),
-          )
-          .returning(['count'])
-          .executeTakeFirstOrThrow();
-      });
+      // A counter lost in a crash costs nothing, so its commit need not wait for a disk flush. One
+      // statement on both stores: a new window resets the count, the same window increments it.
+      const row = await db
+        .insertInto('rate_limits')
+        .columns(['tenant_id', 'bucket', 'window_start', 'count'])
+        .expression(
+          db
+            .selectFrom(dialect.relaxedCommitRow().as('r'))
+            .select([
+              sql<number>`cast(${tenantId} as bigint)`.as('tenant_id'),
+              sql<string>`cast(${bucket} as text)`.as('bucket'),
+              sql<number>`cast(${windowStart} as bigint)`.as('window_start'),
+              sql<number>`1`.as('count'),
+            ])
+            // SQLite reads `ON CONFLICT` after a SELECT without WHERE as a join's ON (its upsert docs).
+            .where(sql<boolean>`1 = 1`),
+        )
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'bucket']).doUpdateSet({
+            count: sql<number>`case when rate_limits.window_start = ${windowStart} then rate_limits.count + 1 else 1 end`,
+            window_start: windowStart,
+          }),
+        )
+        .returning(['count'])
+        .executeTakeFirstOrThrow();
       return decide(Number(row.count), limitPerMinute, windowStart, now);
     },
   };
