@@ -164,7 +164,7 @@ for (const kind of STORES) {
       await poll(
         second,
         k.key,
-        { cursor: first.body.NextCursor, limit: 2, eventType: 'Login.*' },
+        { cursor: first.body.NextCursor, limit: 2, eventType: 'Login.*', format: 'cef' },
         { 'user-agent': 'splunk-ta/1.0' },
       );
       const list = await http(server, 'GET', '/api/admin/siem/keys', { cookie });
@@ -179,9 +179,11 @@ for (const kind of STORES) {
         ip: '127.0.0.1',
         userAgent: 'splunk-ta/1.0',
         filter: 'Login.*',
+        format: 'cef',
         cursorIn: first.body.NextCursor,
       });
       expect(earliest).toMatchObject({
+        format: 'json',
         eventCount: 3,
         cursorIn: null,
         cursorOut: first.body.NextCursor,

@@ -4,7 +4,7 @@
  * session is gone: the app is told, and shows the sign-in page.
  */
 import type { EventEnvelope } from '../modules/feed/feed-schema.ts';
-import type { PollTotalsView, RefusalView } from '../modules/siem-keys/siem-key-service.ts';
+import type { PollRecordView, PollTotalsView, RefusalView } from '../modules/siem-keys/siem-key-service.ts';
 
 export interface Me {
   id: number;
@@ -140,21 +140,7 @@ export interface IssuedKey extends SiemKey {
   key: string;
 }
 
-export interface PollRecord {
-  id: string;
-  at: string;
-  ip: string | null;
-  userAgent: string | null;
-  eventCount: number;
-  durationMs: number;
-  hasMore: boolean;
-  filter: string | null;
-  cursorIn: string | null;
-  cursorOut: string | null;
-  log: string | null;
-  firstSeq: number | null;
-  lastSeq: number | null;
-}
+export type PollRecord = PollRecordView;
 
 export type PollTotals = PollTotalsView;
 

@@ -93,6 +93,7 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
             durationMs: Math.round(performance.now() - started),
             hasMore: page.hasMore,
             filter: eventType ?? null,
+            format: presenter.format,
             limit,
             since: rawCursor ? null : (rawSince ?? null),
             cursorIn: rawCursor ?? null,

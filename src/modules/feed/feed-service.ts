@@ -24,7 +24,7 @@
  */
 import { EVENT_TYPE_LIST, type SourceTable } from '../audit/event-types.js';
 import { LOGS, SOURCE_INDEX, sourceAt, type LogName } from '../log/log-leaf.js';
-import type { LogEntryRow, LogStore } from '../log/log-store.js';
+import type { LogEntryRow, LogHead, LogStore } from '../log/log-store.js';
 import { rootAt, type Hash } from '../log/merkle.js';
 import type { Sequencer } from '../log/sequencer.js';
 import { AppError } from '../../errors.js';
@@ -116,34 +116,40 @@ export function createFeedService({
     }
     const all = TYPES_OF_LOG[log].every((t) => eventTypes.has(t));
     const types = all ? null : TYPES_OF_LOG[log].filter((t) => eventTypes.has(t));
+    const read = (cursor: FeedCursor, head: LogHead) =>
+      logStore.readEntries(tenantId, LOGS[log].id, {
+        from: cursor.next,
+        to: head.size,
+        limit,
+        types,
+        since: cursor.since,
+      });
     let head = await logStore.readHead(tenantId, LOGS[log].id);
-    // A page the sequenced entries fill (no filter, more than `limit` entries from the cursor to the
-    // head) ends below the head: HasMore is true whatever is still unsequenced, so the sequencer's
-    // batch (six queries, one of them the horizon's scan of pg_stat_activity) can wait for the
-    // wake-ups and the next poll near the head. Every other page runs it first.
-    const full =
-      req.cursor.v === 2 &&
-      !req.cursor.floors &&
-      req.cursor.since === null &&
-      types === null &&
-      head.size - req.cursor.next > limit;
     let sequenced = { more: false };
-    if (!full) {
+    // A page that sequenced entries fill (`limit` of them, read below the head with more after them)
+    // ends below the head: HasMore is true whatever is still unsequenced, so the sequencer's batch (six
+    // queries, one of them the horizon's scan of pg_stat_activity) can wait for the wake-ups and the
+    // next poll near the head. Tried on a backlog of more than a page without a type filter (a `since`
+    // floor rarely drops anything after the first page); a page that comes out short is read again
+    // after the batch, as every other page is.
+    const filled = async (): Promise<{ cursor: FeedCursor; rows: LogEntryRow[] } | null> => {
+      const cursor = req.cursor;
+      if (cursor.v !== 2 || cursor.floors || types !== null || head.size - cursor.next <= limit) return null;
+      if (req.fresh && cursor.since !== null) return null;
+      const rows = await read(cursor, head);
+      return rows.length === limit && rows[limit - 1]!.seq + 1 < head.size ? { cursor, rows } : null;
+    };
+    const afterBatch = async () => {
       sequenced = await sequencer.catchUp(tenantId, log, 1);
       head = await logStore.readHead(tenantId, LOGS[log].id);
-    }
-    let cursor = req.cursor.v === 2 ? req.cursor : await translate(tenantId, log, req.cursor, head.size);
-    if (req.fresh && cursor.since !== null) {
-      const first = await logStore.firstSeqSince(tenantId, LOGS[log].id, cursor.since);
-      cursor = { ...cursor, next: Math.max(cursor.next, first ?? head.size) };
-    }
-    const rows = await logStore.readEntries(tenantId, LOGS[log].id, {
-      from: cursor.next,
-      to: head.size,
-      limit,
-      types,
-      since: cursor.since,
-    });
+      let cursor = req.cursor.v === 2 ? req.cursor : await translate(tenantId, log, req.cursor, head.size);
+      if (req.fresh && cursor.since !== null) {
+        const first = await logStore.firstSeqSince(tenantId, LOGS[log].id, cursor.since);
+        cursor = { ...cursor, next: Math.max(cursor.next, first ?? head.size) };
+      }
+      return { cursor, rows: await read(cursor, head) };
+    };
+    const { cursor, rows } = (await filled()) ?? (await afterBatch());
     const next = rows.length === limit ? rows[rows.length - 1]!.seq + 1 : Math.max(cursor.next, head.size);
     const floors = cursor.floors;
     const events = floors

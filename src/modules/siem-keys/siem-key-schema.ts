@@ -121,6 +121,8 @@ export const PollRecordSchema = Type.Object({
   durationMs: Type.Integer(),
   hasMore: Type.Boolean(),
   filter: NullableString,
+  /** The wire format asked for (SPEC §9; null on records from before formats). */
+  format: NullableString,
   cursorIn: NullableString,
   cursorOut: NullableString,
   /** The log read: trail or polls. */

@@ -4,7 +4,7 @@
  * every request, so a revocation holds on the next request on every node.
  */
 import type { Static } from '@fastify/type-provider-typebox';
-import type { PollTotalsSchema, RefusalSchema } from './siem-key-schema.js';
+import type { PollRecordSchema, PollTotalsSchema, RefusalSchema } from './siem-key-schema.js';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
@@ -45,22 +45,8 @@ export interface TrailReader {
   timeOf(tenantId: number, seq: number): Promise<number | null>;
 }
 
-export interface PollRecordView {
-  id: string;
-  at: string;
-  ip: string | null;
-  userAgent: string | null;
-  eventCount: number;
-  durationMs: number;
-  hasMore: boolean;
-  filter: string | null;
-  cursorIn: string | null;
-  cursorOut: string | null;
-  /** The log read (trail or polls) and the Seqs of the first and last event delivered (null: none). */
-  log: string | null;
-  firstSeq: number | null;
-  lastSeq: number | null;
-}
+/** A poll record as the admin API answers it (the route's schema is the one definition). */
+export type PollRecordView = Static<typeof PollRecordSchema>;
 
 /** A key's use of the feed over all its poll records (the route's schema is the one definition). */
 export type PollTotalsView = Static<typeof PollTotalsSchema>;
@@ -144,6 +130,7 @@ function presentPoll(e: StoredEvent): PollRecordView {
     durationMs: Number(d.durationMs ?? 0),
     hasMore: d.hasMore === true,
     filter: typeof d.filter === 'string' ? d.filter : null,
+    format: typeof d.format === 'string' ? d.format : null,
     cursorIn: typeof d.cursorIn === 'string' ? d.cursorIn : null,
     cursorOut: typeof d.cursorOut === 'string' ? d.cursorOut : null,
     log: typeof d.log === 'string' ? d.log : null,
@@ -179,6 +166,8 @@ export interface PollRecord {
   durationMs: number;
   hasMore: boolean;
   filter: string | null;
+  /** The wire format asked for (SPEC §9). */
+  format: string;
   limit: number;
   cursorIn: string | null;
   cursorOut: string;
@@ -477,6 +466,7 @@ export function createSiemKeyService({
             durationMs: poll.durationMs,
             hasMore: poll.hasMore,
             filter: poll.filter,
+            format: poll.format,
             limit: poll.limit,
             since: poll.since,
             cursorIn: poll.cursorIn,

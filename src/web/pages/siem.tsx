@@ -666,6 +666,12 @@ export function SiemKeyPage({ id }: { id: string }) {
                     </td>
                     <td data-label="Filter">
                       {p.filter ? <code>{p.filter}</code> : <span className="muted">none</span>}
+                      {p.format && p.format !== 'json' ? (
+                        <>
+                          {' '}
+                          <code>format={p.format}</code>
+                        </>
+                      ) : null}
                     </td>
                     <td data-label="User agent" className="ua">
                       {p.userAgent ?? '—'}
