@@ -41,6 +41,7 @@ for (const kind of STORES) {
         '0003-portal',
         '0004-hardening',
         '0005-log',
+        '0006-refusal-index',
       ]);
       await database.close();
 

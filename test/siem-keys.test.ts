@@ -1,6 +1,8 @@
 /** SIEM keys over HTTP on every store: format, storage, CIDRs, revocation on every node, poll history. */
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CompiledQuery, sql } from 'kysely';
+import { refusalsQuery } from '../src/modules/siem-keys/siem-key-store.js';
 import { buildKey, buildUser, drain, http, login, poll, rawRequest } from './factories.js';
 import { startServer, type TestServer } from './harness.js';
 import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
@@ -245,6 +247,28 @@ for (const kind of STORES) {
       expect(none.body).toEqual([]);
       const missing = await http(server, 'GET', '/api/admin/siem/keys/0123456789abcdef/totals', { cookie });
       expect(missing.status).toBe(404);
+    });
+
+    it("reads a key's refusals by their index (migration 0006), not by a scan of the tenant's denials", async () => {
+      const compiled = refusalsQuery(server.database.db, 1, '0123456789abcdef', 50).compile();
+      const plan =
+        kind === 'postgres'
+          ? await server.database.db.transaction().execute(async (trx) => {
+              // Tables this small are read whole by choice: make the planner show the index it has.
+              await sql`set local enable_seqscan = off`.execute(trx);
+              const { rows } = await trx.executeQuery(
+                CompiledQuery.raw(`explain ${compiled.sql}`, [...compiled.parameters]),
+              );
+              return JSON.stringify(rows);
+            })
+          : JSON.stringify(
+              (
+                await server.database.db.executeQuery(
+                  CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+                )
+              ).rows,
+            );
+      expect(plan).toContain('logs_denied_client');
     });
 
     it('refuses members (403 + Access.Denied naming the user) and anonymous callers (401)', async () => {

@@ -8,6 +8,21 @@ import { asStoredEvents, storedEventColumns, type StoredEvent } from '../feed/fe
 export type SiemKeyRow = Selectable<SiemKeysTable>;
 type Db = Kysely<DB> | Transaction<DB>;
 
+/**
+ * A key's refusals (Access.Denied naming it), newest first: read by the index logs_denied_client
+ * (migration 0006), never by a scan of the tenant's denials (test/siem-keys.test.ts checks the plan).
+ */
+export function refusalsQuery(db: Kysely<DB>, tenantId: number, keyId: string, limit: number) {
+  return db
+    .selectFrom('logs_denied')
+    .select(storedEventColumns('LogsDenied') as never[])
+    .where('tenant_id', '=', tenantId)
+    .where('client_id', '=', keyId)
+    .where('target_type', '=', 'SiemKey')
+    .orderBy('id', 'desc')
+    .limit(limit);
+}
+
 export function createSiemKeyStore(db: Kysely<DB>) {
   return {
     async insert(trx: Db, row: SiemKeyRow): Promise<void> {
@@ -101,15 +116,7 @@ export function createSiemKeyStore(db: Kysely<DB>) {
     },
     /** Refusals (Access.Denied) that name this key, newest first. */
     async listRefusals(tenantId: number, keyId: string, limit: number): Promise<StoredEvent[]> {
-      const rows = await db
-        .selectFrom('logs_denied')
-        .select(storedEventColumns('LogsDenied') as never[])
-        .where('tenant_id', '=', tenantId)
-        .where('client_id', '=', keyId)
-        .where('target_type', '=', 'SiemKey')
-        .orderBy('id', 'desc')
-        .limit(limit)
-        .execute();
+      const rows = await refusalsQuery(db, tenantId, keyId, limit).execute();
       return asStoredEvents('LogsDenied', rows);
     },
   };
