@@ -6,33 +6,18 @@
  * the head. On both stores.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { openDatabase, type Database } from '../src/db/connect.js';
-import { migrateToLatest } from '../src/db/migrate.js';
+import type { Database } from '../src/db/connect.js';
 import { DEFAULT_FEED_TYPES, createFeedService, type FeedService } from '../src/modules/feed/feed-service.js';
 import { createFeedStore } from '../src/modules/feed/feed-store.js';
 import { createLogStore } from '../src/modules/log/log-store.js';
 import { createSequencer, type Sequencer } from '../src/modules/log/sequencer.js';
+import { insertRawEvents, openTestDatabase } from './harness.js';
 import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
 
 const BASE = Date.UTC(2026, 0, 1);
 
-async function insertLogins(database: Database, times: number[]) {
-  await database.db
-    .insertInto('logs_login')
-    .values(
-      times.map((t) => ({
-        tenant_id: 1,
-        created_at: t,
-        event_type: 'Login.Success',
-        severity: 'info',
-        outcome: 'success',
-        username: 'backlog',
-        details: '{}',
-      })),
-    )
-    .execute();
-}
+const insertLogins = (database: Database, times: number[]) =>
+  insertRawEvents(database, 'logs_login', 'Login.Success', times);
 
 for (const kind of STORES) {
   describe(`a backlog page on ${kind}`, () => {
@@ -44,13 +29,7 @@ for (const kind of STORES) {
 
     beforeAll(async () => {
       testDb = await createTestDatabase(kind);
-      const config = loadConfig(testDb.env);
-      database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-      await migrateToLatest(database);
-      await database.db
-        .insertInto('tenants')
-        .values({ name: 'Default', is_default: 1, created_at: BASE })
-        .execute();
+      database = await openTestDatabase(testDb);
       // Seq 0..29 in time order, except Seq 20..24, written with times before BASE.
       await insertLogins(
         database,

@@ -8,6 +8,7 @@ import type { AppContext, Clock } from '../src/app-context.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
+import type { EventTableName } from '../src/db/schema.js';
 import { createTenantStore } from '../src/modules/tenants/tenant-store.js';
 import type { TestDatabase } from './stores.js';
 
@@ -32,6 +33,32 @@ export async function openTestDatabase(testDb: TestDatabase, poolSize = 10): Pro
   await migrateToLatest(database);
   await createTenantStore(database.db).defaultTenantId(Date.now());
   return database;
+}
+
+/**
+ * Rows written straight into an event table of tenant 1 (no service, no HTTP), one per time given, in
+ * that order: for store-level tests that need a table's id order and time order to differ.
+ */
+export async function insertRawEvents(
+  database: Database,
+  table: EventTableName,
+  eventType: string,
+  times: readonly number[],
+): Promise<void> {
+  await database.db
+    .insertInto(table)
+    .values(
+      times.map((t) => ({
+        tenant_id: 1,
+        created_at: t,
+        event_type: eventType,
+        severity: 'info',
+        outcome: 'success',
+        username: 'direct',
+        details: '{}',
+      })),
+    )
+    .execute();
 }
 
 export async function startServer(

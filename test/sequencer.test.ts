@@ -8,33 +8,14 @@
  * nothing and reported more, forever (found by bench/feed.ts on a generate_series seed).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { openDatabase, type Database } from '../src/db/connect.js';
-import { migrateToLatest } from '../src/db/migrate.js';
-import type { EventTableName } from '../src/db/schema.js';
+import type { Database } from '../src/db/connect.js';
 import { createLogStore } from '../src/modules/log/log-store.js';
 import { LOGS, SOURCE_INDEX } from '../src/modules/log/log-leaf.js';
 import { createSequencer } from '../src/modules/log/sequencer.js';
+import { insertRawEvents, openTestDatabase } from './harness.js';
 import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
 
 const BASE = Date.UTC(2026, 0, 1);
-
-async function insert(database: Database, table: EventTableName, eventType: string, times: number[]) {
-  await database.db
-    .insertInto(table)
-    .values(
-      times.map((t) => ({
-        tenant_id: 1,
-        created_at: t,
-        event_type: eventType,
-        severity: 'info',
-        outcome: 'success',
-        username: 'merge',
-        details: '{}',
-      })),
-    )
-    .execute();
-}
 
 for (const kind of STORES) {
   describe(`sequencer merge on ${kind}`, () => {
@@ -43,13 +24,7 @@ for (const kind of STORES) {
 
     beforeAll(async () => {
       testDb = await createTestDatabase(kind);
-      const config = loadConfig(testDb.env);
-      database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-      await migrateToLatest(database);
-      await database.db
-        .insertInto('tenants')
-        .values({ name: 'Default', is_default: 1, created_at: BASE })
-        .execute();
+      database = await openTestDatabase(testDb);
     });
     afterAll(async () => {
       await database?.close();
@@ -58,13 +33,13 @@ for (const kind of STORES) {
 
     it('progresses on every batch when a cut table runs backwards in time, and keeps each table in order', async () => {
       // 37 logins whose times fall as their ids rise, and 9 access events spread across them.
-      await insert(
+      await insertRawEvents(
         database,
         'logs_login',
         'Login.Failure',
         Array.from({ length: 37 }, (_, i) => BASE + (37 - i) * 1000),
       );
-      await insert(
+      await insertRawEvents(
         database,
         'logs_access',
         'Access.Object',

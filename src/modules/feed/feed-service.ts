@@ -124,32 +124,33 @@ export function createFeedService({
         types,
         since: cursor.since,
       });
-    let head = await logStore.readHead(tenantId, LOGS[log].id);
-    let sequenced = { more: false };
     // A page that sequenced entries fill (`limit` of them, read below the head with more after them)
     // ends below the head: HasMore is true whatever is still unsequenced, so the sequencer's batch (six
     // queries, one of them the horizon's scan of pg_stat_activity) can wait for the wake-ups and the
     // next poll near the head. Tried on a backlog of more than a page without a type filter (a `since`
     // floor rarely drops anything after the first page); a page that comes out short is read again
     // after the batch, as every other page is.
-    const filled = async (): Promise<{ cursor: FeedCursor; rows: LogEntryRow[] } | null> => {
+    const filled = async () => {
       const cursor = req.cursor;
-      if (cursor.v !== 2 || cursor.floors || types !== null || head.size - cursor.next <= limit) return null;
-      if (req.fresh && cursor.since !== null) return null;
+      if (cursor.v !== 2 || cursor.floors || types !== null || (req.fresh && cursor.since !== null))
+        return null;
+      const head = await logStore.readHead(tenantId, LOGS[log].id);
+      if (head.size - cursor.next <= limit) return null;
       const rows = await read(cursor, head);
-      return rows.length === limit && rows[limit - 1]!.seq + 1 < head.size ? { cursor, rows } : null;
+      const full = rows.length === limit && rows[limit - 1]!.seq + 1 < head.size;
+      return full ? { cursor, rows, head, sequenced: { more: false } } : null;
     };
     const afterBatch = async () => {
-      sequenced = await sequencer.catchUp(tenantId, log, 1);
-      head = await logStore.readHead(tenantId, LOGS[log].id);
+      const sequenced = await sequencer.catchUp(tenantId, log, 1);
+      const head = await logStore.readHead(tenantId, LOGS[log].id);
       let cursor = req.cursor.v === 2 ? req.cursor : await translate(tenantId, log, req.cursor, head.size);
       if (req.fresh && cursor.since !== null) {
         const first = await logStore.firstSeqSince(tenantId, LOGS[log].id, cursor.since);
         cursor = { ...cursor, next: Math.max(cursor.next, first ?? head.size) };
       }
-      return { cursor, rows: await read(cursor, head) };
+      return { cursor, rows: await read(cursor, head), head, sequenced };
     };
-    const { cursor, rows } = (await filled()) ?? (await afterBatch());
+    const { cursor, rows, head, sequenced } = (await filled()) ?? (await afterBatch());
     const next = rows.length === limit ? rows[rows.length - 1]!.seq + 1 : Math.max(cursor.next, head.size);
     const floors = cursor.floors;
     const events = floors
