@@ -50,6 +50,12 @@ function run(
     child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
+    // A program that does not read its input (rsyslogd -N1 checks a configuration file) may exit before
+    // the input is written: the write then fails with EPIPE, which is no result of its own. What the
+    // caller checks is the exit code and output above; any other write error still fails the run.
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin.end(input);
   });
 }
