@@ -23,7 +23,8 @@
  *    EXPLAIN ANALYZE of the feed's range query.
  *
  * Options: --seed=demo|sql (default demo), --keep (do not drop the database), --events=N (default
- * 1000000), --pages=N (latency samples, default 40), --batches=N (--seed=sql transactions, default 20).
+ * 1000000), --pages=N (latency samples, default 40), --batches=N (--seed=sql transactions, default 20),
+ * --pages-only (stop after the first page-latency pass: for quick iterations on a page's cost).
  * Environment: BENCH_DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/test);
  * BENCH_SERVER_NODE_ARGS (node flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
  * Prints readable lines and, last, one JSON summary line.
@@ -70,6 +71,8 @@ function option(name: string, fallback: number): number {
   return value;
 }
 const KEEP = args.includes('--keep');
+/** Stop after the first page-latency pass (quick iterations on the page's cost; no drain, no ratio). */
+const PAGES_ONLY = args.includes('--pages-only');
 const SEED = (args.find((a) => a.startsWith('--seed='))?.slice('--seed='.length) ?? 'demo') as 'demo' | 'sql';
 if (SEED !== 'demo' && SEED !== 'sql') throw new Error('--seed must be demo or sql');
 const TOTAL_EVENTS = option('events', 1_000_000);
@@ -613,6 +616,8 @@ async function main() {
     }
     async function measureLatency() {
       const latencies: number[] = [];
+      /** The server's own stages of each page, from its Server-Timing header (feed-routes.ts). */
+      const stages = new Map<string, number[]>();
       let events = 0;
       let bytes = 0;
       for (const cursor of cursors) {
@@ -620,6 +625,9 @@ async function main() {
         if (res.headers['content-encoding']) throw new Error('expected an uncompressed response');
         const body = decodeBody(res);
         latencies.push(res.ms);
+        for (const m of String(res.headers['server-timing'] ?? '').matchAll(/(\w+);dur=([\d.]+)/g)) {
+          stages.set(m[1]!, [...(stages.get(m[1]!) ?? []), Number(m[2])]);
+        }
         events += body.Events.length;
         bytes += res.raw.length;
       }
@@ -631,8 +639,13 @@ async function main() {
         maxMs: round(Math.max(...latencies)),
         avgEvents: Math.round(events / latencies.length),
         avgBytes: Math.round(bytes / latencies.length),
+        serverStagesP50Ms: Object.fromEntries([...stages].map(([k, v]) => [k, round(median(v))])),
       };
       line('p50', `${fmt(stats.p50Ms, 1)} ms`);
+      line(
+        '  server stages p50 (Server-Timing)',
+        [...stages].map(([k, v]) => `${k} ${fmt(median(v), 1)}`).join(', ') + ' ms',
+      );
       line('p90', `${fmt(stats.p90Ms, 1)} ms`);
       line('min / max', `${fmt(stats.minMs, 1)} / ${fmt(stats.maxMs, 1)} ms`);
       line('events per page (avg)', fmt(stats.avgEvents));
@@ -648,6 +661,11 @@ async function main() {
     const p50 = latency1.p50Ms;
     const p90 = latency1.p90Ms;
     summary.pageLatency = { limit: LIMIT, ...latency1 };
+    if (PAGES_ONLY) {
+      line('--pages-only', 'stopping here: no drain, plain read, breakdown or commit-to-feed delay');
+      agent.destroy();
+      return;
+    }
 
     // ---------------------------------------------------------------------------------------
     section('Plain read baseline (pass 1): keyset SELECT * per table + JSON.stringify per page');

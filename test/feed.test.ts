@@ -53,6 +53,9 @@ for (const kind of STORES) {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       expect(res.headers.get('cache-control')).toBe('no-store');
+      // Where the poll's time went, in milliseconds (W3C Server Timing): four stages, no read-ahead here.
+      const timing = res.headers.get('server-timing') ?? '';
+      expect(timing).toMatch(/^admit;dur=\d+\.\d, read;dur=\d+\.\d, body;dur=\d+\.\d, record;dur=\d+\.\d$/);
       expect(Object.keys(res.body).sort()).toEqual(['Checkpoint', 'Events', 'HasMore', 'NextCursor']);
       const login = res.body.Events.find((e) => e.EventType === 'Login.Success')!;
       expect(Object.keys(login).sort()).toEqual(FEED_ENVELOPE_KEYS);
@@ -296,16 +299,21 @@ for (const kind of STORES) {
         const pollsBefore = (await http(server, 'GET', `/api/admin/siem/keys/${a.id}/polls`, { cookie })).body
           .length;
         const seen: string[][] = [];
+        const timings: string[] = [];
         cursor = start;
         for (;;) {
           const page = await poll(server, a.key, { cursor, limit: 5 }, headers);
           expect(page.status).toBe(200);
           seen.push(page.body.Events.map((e) => e.Id as string));
+          timings.push(page.headers.get('server-timing') ?? '');
           cursor = page.body.NextCursor;
           if (!page.body.HasMore) break;
         }
         expect(seen).toEqual(reference.map((r) => r.ids));
         expect((await served()) - before).toBe(reference.length - 2);
+        // Server-Timing tells the pages served from read-ahead (no body work in the poll) from the others.
+        const ahead = /read;dur=\d+\.\d;desc="read-ahead", body;dur=0\.0,/;
+        expect(timings.map((t) => ahead.test(t))).toEqual(reference.map((_, i) => i >= 2));
         const polls = (await http(server, 'GET', `/api/admin/siem/keys/${a.id}/polls`, { cookie })).body
           .length;
         expect(polls - pollsBefore).toBe(reference.length);
@@ -318,6 +326,7 @@ for (const kind of STORES) {
       const other = await poll(server, b.key, { cursor: reference[2]!.cursor, limit: 5 });
       expect(other.body.Events.map((e) => e.Id)).toEqual(reference[2]!.ids);
       expect(await served()).toBe(ready);
+      expect(other.headers.get('server-timing')).not.toMatch(/read-ahead/);
       // No HEAD twin of the feed: it would take A's prepared page and record a poll without sending it.
       const head = await http(server, 'HEAD', `/api/siem/events?cursor=${reference[2]!.cursor}&limit=5`, {
         headers: { authorization: `ApiKey ${a.key}` },

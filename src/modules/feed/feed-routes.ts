@@ -27,6 +27,23 @@ function handledLater<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
+/**
+ * The `Server-Timing` header of a page (W3C Server Timing; browsers' and curl users' way to see where a
+ * slow poll's time went), in milliseconds: `admit` (tenant, address lists, key, rate limit,
+ * parameters), `read` (the page's read: the log's range, its checkpoint; with `desc="read-ahead"`, the
+ * wait for a page prepared ahead), `body` (the page's bytes and gzip), `record` (the wait for the poll
+ * record's commit once the body was ready). Durations only: nothing about the key or the data.
+ */
+function serverTiming(t: { admit: number; read: number; body: number; record: number; ahead: boolean }) {
+  const ms = (n: number) => Math.max(0, n).toFixed(1);
+  return [
+    `admit;dur=${ms(t.admit)}`,
+    `read;dur=${ms(t.read)}${t.ahead ? ';desc="read-ahead"' : ''}`,
+    `body;dur=${ms(t.body)}`,
+    `record;dur=${ms(t.record)}`,
+  ].join(', ');
+}
+
 /** What a page tells before it is serialized: for the poll record and the read-ahead chain. */
 type PageHead = Omit<PreparedPage, 'body'>;
 
@@ -65,6 +82,9 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const started = performance.now();
+        // Server-Timing (below): everything before the handler (tenant, address lists, key, rate limit,
+        // parameters), then the page's read, its body, and the wait for its poll record.
+        const admitMs = reply.elapsedTime;
         const key = request.siemKey!;
         const tenantId = request.tenantId;
         const { cursor: rawCursor, since: rawSince, limit = MAX_LIMIT, eventType, format } = request.query;
@@ -144,11 +164,15 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
         const taken = prepared !== null;
         let recorded: Promise<void>;
         let next: NextPage<FeedResume> | null = null;
+        let readMs: number;
+        let bodyMs = 0;
         if (prepared) {
+          readMs = performance.now() - started;
           ctx.metrics.readAhead.inc({ outcome: 'served' });
           recorded = handledLater(record(prepared));
         } else {
           const read = await readPage(cursor);
+          readMs = performance.now() - started;
           next = read.next;
           // The poll record commits while the page is serialized; nothing is sent until it has. It may
           // fail (connection reset, failover) while gzip still runs: handledLater keeps that rejection
@@ -160,9 +184,21 @@ export function feedRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
             await recorded.catch(() => undefined);
             throw err;
           }
+          bodyMs = performance.now() - started - readMs;
         }
         const issued = prepared.hasMore ? requestKey(prepared.nextCursor) : null;
+        const bodyReady = performance.now();
         await recorded;
+        reply.header(
+          'Server-Timing',
+          serverTiming({
+            admit: admitMs,
+            read: readMs,
+            body: bodyMs,
+            record: performance.now() - bodyReady,
+            ahead: taken,
+          }),
+        );
         // Only after the poll is on record: a poll that fails does not move the chain.
         readAhead.follow(owner, { asked, issued, next, taken }, readPage);
         ctx.metrics.markKeyPolled(key.id, ctx.clock.now());
