@@ -176,6 +176,7 @@ export async function createContext(config: Config, database: Database, clock: C
     }),
     siemKeys: createSiemKeyService({
       db,
+      dialect: database.dialect,
       store: createSiemKeyStore(db),
       clock,
       refusals,

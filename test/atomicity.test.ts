@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/connect.js';
-import { http, login } from './factories.js';
+import { buildKey, http, login, poll } from './factories.js';
 import { startServer, type TestServer } from './harness.js';
 import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
 
@@ -38,7 +38,7 @@ async function failWrites(database: Database, table: string, on: 'insert' | 'upd
 
 const count = async (
   database: Database,
-  table: 'logs_admin' | 'logs_login' | 'siem_keys' | 'users' | 'sessions',
+  table: 'logs_admin' | 'logs_login' | 'logs_siem_poll' | 'siem_keys' | 'users' | 'sessions',
 ) =>
   Number(
     (await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(database.db)).rows[0]!.n,
@@ -95,6 +95,40 @@ for (const kind of STORES) {
         await restore();
       }
       expect(await count(server.database, 'logs_admin')).toBe(events);
+    });
+
+    it("a poll is answered only with its record, and the key's last use moves only with it", async () => {
+      const { id, key } = await buildKey(server, cookie, { description: 'poll atomicity' });
+      const lastUse = async () =>
+        (
+          await sql<{ at: number | null; next: number | null }>`select last_used_at as at,
+            delivered_next_seq as next from siem_keys where id = ${id}`.execute(server.database.db)
+        ).rows[0]!;
+      const before = await lastUse();
+      const records = await count(server.database, 'logs_siem_poll');
+      // The record cannot be written: the poll fails (no page leaves without its trace) and the key's
+      // last use is not moved; then the key's update fails: no record is left behind.
+      for (const [table, on] of [
+        ['logs_siem_poll', 'insert'],
+        ['siem_keys', 'update'],
+      ] as const) {
+        const restore = await failWrites(server.database, table, on);
+        try {
+          const res = await poll(server, key, { limit: 10 });
+          expect(res.status).toBe(500);
+          expect(res.text).not.toMatch(/injected|trigger|\bat /);
+        } finally {
+          await restore();
+        }
+        expect(await lastUse()).toEqual(before);
+        expect(await count(server.database, 'logs_siem_poll')).toBe(records);
+      }
+      // And with nothing failing, both move together.
+      expect((await poll(server, key, { limit: 10 })).status).toBe(200);
+      expect(await count(server.database, 'logs_siem_poll')).toBe(records + 1);
+      const after = await lastUse();
+      expect(Number(after.at)).toBeGreaterThan(0);
+      expect(Number(after.next)).toBeGreaterThan(0);
     });
 
     it('a SIEM key is not issued without its event, nor its event without the key', async () => {

@@ -81,6 +81,12 @@ export interface DialectAdapter {
   /** True when several transactions can hold write locks at once (tests hold some open). */
   readonly concurrentWriters: boolean;
   /**
+   * True when a statement may carry a data-modifying CTE (`with u as (update ...) insert ...`): two
+   * writes in one statement, atomic without begin and commit (PostgreSQL; SQLite's WITH takes only
+   * SELECT).
+   */
+  readonly dataModifyingCte: boolean;
+  /**
    * A statement answering one row `{ horizon }`: this database's visibility horizon now (an xid8 on
    * PostgreSQL; null on SQLite, where everything committed is final).
    */
@@ -130,6 +136,7 @@ export interface DialectAdapter {
 export const sqliteAdapter: DialectAdapter = {
   kind: 'sqlite',
   concurrentWriters: false,
+  dataModifyingCte: false,
   // Single writer: commit order is id order, so every committed row is final.
   readHorizon: () => sql<{ horizon: number | null }>`select null as horizon`,
   belowHorizon: () => sql<boolean>`1 = 1`,
@@ -176,6 +183,7 @@ const PG_ARRAY_TYPES: Record<BulkColumn['type'], string> = {
 export const postgresAdapter: DialectAdapter = {
   kind: 'postgres',
   concurrentWriters: true,
+  dataModifyingCte: true,
   readHorizon: () =>
     sql<{
       horizon: number | null;

@@ -3,7 +3,7 @@
  * describes commit together or not at all: every route that changes something calls it inside the
  * same `db.transaction()` as the change.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, QueryCreator, Transaction } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { eventTypeInfo, tableOf, type EventType, type Outcome, type Severity } from './event-types.js';
 
@@ -125,6 +125,11 @@ export async function appendEvent(
   event: NewEvent,
   now: number,
 ): Promise<void> {
+  await eventInsert(trx, tenantId, event, now).execute();
+}
+
+/** The INSERT of one event, not yet run (for a statement that writes something else with it). */
+export function eventInsert(qc: QueryCreator<DB>, tenantId: number, event: NewEvent, now: number) {
   const { table, row } = toRow(tenantId, event, now);
-  await trx.insertInto(table).values(row).execute();
+  return qc.insertInto(table).values(row);
 }

@@ -5,15 +5,16 @@
  */
 import type { Static } from '@fastify/type-provider-typebox';
 import type { PollRecordSchema, PollTotalsSchema, RefusalSchema } from './siem-key-schema.js';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, QueryCreator, Transaction } from 'kysely';
+import type { DialectAdapter } from '../../db/dialect.js';
 import type { DB } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
 import { ipInCidrs, parseCidrs } from '../../http/ip.js';
-import { appendEvent, type Actor } from '../audit/audit-store.js';
+import { appendEvent, eventInsert, type Actor } from '../audit/audit-store.js';
 import type { StoredEvent } from '../feed/feed-store.js';
 import { generateSiemKey, parseSiemKey, secretMatches, SIEM_KEY_PREFIX } from './siem-key-format.js';
 import { summaryDetails, type RefusalAdmission, type RefusalThrottle } from '../audit/refusal-throttle.js';
-import type { SiemKeyRow, SiemKeyStore } from './siem-key-store.js';
+import { markUsedQuery, type SiemKeyRow, type SiemKeyStore } from './siem-key-store.js';
 
 export interface Clock {
   now(): number;
@@ -184,12 +185,15 @@ export const GUESSES_PER_MINUTE = 10;
 
 export function createSiemKeyService({
   db,
+  dialect,
   store,
   clock,
   refusals,
   trail,
 }: {
   db: Kysely<DB>;
+  /** Whether a poll's record and the key's last use can be one statement. */
+  dialect: Pick<DialectAdapter, 'dataModifyingCte'>;
   store: SiemKeyStore;
   clock: Clock;
   /** When given, listed keys carry their lag behind the trail's head. */
@@ -434,20 +438,18 @@ export function createSiemKeyService({
     return { key };
   }
 
-  /** The audit of the audit: one record per successful poll, with the key's last use, atomically. */
+  /**
+   * The audit of the audit: one record per successful poll, with the key's last use, atomically. On
+   * PostgreSQL one statement (the key's update as a data-modifying CTE of the record's insert): one
+   * round trip on every poll instead of begin, update, insert, commit.
+   */
   async function recordPoll(tenantId: number, poll: PollRecord): Promise<void> {
     const now = clock.now();
-    await db.transaction().execute(async (trx) => {
-      await store.markUsed(
-        trx,
-        tenantId,
-        poll.key.id,
-        now,
-        poll.ip,
-        poll.log === 'trail' ? poll.nextSeq : null,
-      );
-      await appendEvent(
-        trx,
+    const used = (qc: QueryCreator<DB>) =>
+      markUsedQuery(qc, tenantId, poll.key.id, now, poll.ip, poll.log === 'trail' ? poll.nextSeq : null);
+    const record = (qc: QueryCreator<DB>) =>
+      eventInsert(
+        qc,
         tenantId,
         {
           eventType: 'Audit.SiemPoll',
@@ -479,6 +481,15 @@ export function createSiemKeyService({
         },
         now,
       );
+    if (dialect.dataModifyingCte) {
+      // The CTE only adds a name (`used`) that the insert never reads: the insert is DB's own.
+      const withUsed = db.with('used', (qc) => used(qc).returning('id')) as unknown as QueryCreator<DB>;
+      await record(withUsed).execute();
+      return;
+    }
+    await db.transaction().execute(async (trx) => {
+      await used(trx).execute();
+      await record(trx).execute();
     });
   }
 

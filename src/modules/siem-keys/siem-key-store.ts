@@ -1,12 +1,35 @@
 /** SQL for SIEM keys and their poll records. Every query names the tenant. */
 import { sql } from 'kysely';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, QueryCreator, Transaction } from 'kysely';
 import type { DB, SiemKeysTable } from '../../db/schema.js';
 import type { Selectable } from 'kysely';
 import { asStoredEvents, storedEventColumns, type StoredEvent } from '../feed/feed-store.js';
 
 export type SiemKeyRow = Selectable<SiemKeysTable>;
 type Db = Kysely<DB> | Transaction<DB>;
+
+/** The UPDATE of a key's last use (and of what it has been delivered of the trail), not yet run. */
+export function markUsedQuery(
+  qc: QueryCreator<DB>,
+  tenantId: number,
+  id: string,
+  at: number,
+  from: string,
+  trailNextSeq: number | null,
+) {
+  return qc
+    .updateTable('siem_keys')
+    .set({ last_used_at: at, last_used_from: from })
+    .$if(trailNextSeq !== null, (q) =>
+      q.set({
+        // Never backwards: a retried older cursor delivers nothing new.
+        delivered_next_seq: sql<number>`case when delivered_next_seq is null or delivered_next_seq < ${trailNextSeq} then ${trailNextSeq} else delivered_next_seq end`,
+        delivered_at: sql<number>`case when delivered_next_seq is null or delivered_next_seq < ${trailNextSeq} then ${at} else delivered_at end`,
+      }),
+    )
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id);
+}
 
 /**
  * A key's refusals (Access.Denied naming it), newest first: read by the index logs_denied_client
@@ -65,19 +88,7 @@ export function createSiemKeyStore(db: Kysely<DB>) {
       /** The trail's next Seq after this poll (null: the poll read the poll log). */
       trailNextSeq: number | null = null,
     ): Promise<void> {
-      await trx
-        .updateTable('siem_keys')
-        .set({ last_used_at: at, last_used_from: from })
-        .$if(trailNextSeq !== null, (q) =>
-          q.set({
-            // Never backwards: a retried older cursor delivers nothing new.
-            delivered_next_seq: sql<number>`case when delivered_next_seq is null or delivered_next_seq < ${trailNextSeq} then ${trailNextSeq} else delivered_next_seq end`,
-            delivered_at: sql<number>`case when delivered_next_seq is null or delivered_next_seq < ${trailNextSeq} then ${at} else delivered_at end`,
-          }),
-        )
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .execute();
+      await markUsedQuery(trx, tenantId, id, at, from, trailNextSeq).execute();
     },
     /** A key's poll records, newest first; `before` (a poll id) pages on by keyset. */
     async listPolls(tenantId: number, keyId: string, limit: number, before?: number): Promise<StoredEvent[]> {

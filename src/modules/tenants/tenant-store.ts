@@ -24,25 +24,21 @@ export function createTenantStore(db: Kysely<DB>) {
   return {
     /** The tenant for a host name: the one that claims it, or the default tenant. */
     async resolveTenantId(host: string | undefined): Promise<number | null> {
-      if (host) {
-        const claimed = await db
-          .selectFrom('tenant_hosts')
-          .select('tenant_id')
-          .where('hostname', '=', normalizeHost(host))
-          .executeTakeFirst();
-        if (claimed) return Number(claimed.tenant_id);
-      }
+      // One statement: the tenant that claims the host name, else the default tenant.
       // An unclaimed host name reaches the default tenant, also once other tenants exist. Decided, not
       // overlooked: the fallback can only ever reach the default tenant (never one whose host is
       // claimed), with its IP lists and sign-in in force, i.e. nothing a request to its own host name
       // would not reach; refusing it would cut off every setup that reaches the default tenant by IP
       // or `localhost` as soon as a second tenant is created.
-      const fallback = await db
-        .selectFrom('tenants')
-        .select('id')
-        .where('is_default', '=', 1)
+      const claimed = db
+        .selectFrom('tenant_hosts')
+        .select('tenant_id')
+        .where('hostname', '=', host ? normalizeHost(host) : null);
+      const fallback = db.selectFrom('tenants').select('id').where('is_default', '=', 1).limit(1);
+      const row = await db
+        .selectNoFrom((eb) => eb.fn.coalesce(claimed, fallback).as('id'))
         .executeTakeFirst();
-      return fallback ? Number(fallback.id) : null;
+      return row?.id === null || row?.id === undefined ? null : Number(row.id);
     },
 
     async defaultTenantId(now: number): Promise<number> {
