@@ -1,5 +1,6 @@
 /** The `itportal` command, run as a real process against each store, and its keys used over HTTP. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -213,3 +214,47 @@ for (const kind of STORES) {
     });
   });
 }
+
+describe('itportal serve', () => {
+  it('shows the generated first-admin password even when the start fails (port taken), and it signs in', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-serve-'));
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    let server: ChildProcess | undefined;
+    try {
+      const failed = await itportal({ DATA_DIR: dataDir, PORT: String(taken), HOST: '127.0.0.1' }, 'serve');
+      expect(failed.code).not.toBe(0);
+      expect(failed.stderr).toMatch(/EADDRINUSE/);
+      const password = /generated password \(shown once, change it\): (\S+)/.exec(failed.stdout)?.[1];
+      expect(password, failed.stdout).toBeTruthy();
+      // The same data directory, a free port: no second password is shown, and the first one works.
+      blocker.close();
+      server = spawn(process.execPath, [BIN, 'serve'], {
+        env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        server!.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        server!.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+      });
+      const login = await fetch(`${url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password }),
+      });
+      expect(login.status).toBe(200);
+      expect(out).not.toMatch(/generated password/);
+    } finally {
+      blocker.close();
+      server?.kill('SIGTERM');
+      if (server) await new Promise((r) => server!.once('exit', r));
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

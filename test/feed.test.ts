@@ -236,32 +236,39 @@ for (const kind of STORES) {
       expect(polls).toBeLessThanOrEqual(10);
     }, 120_000);
 
-    it('gzips when asked', async () => {
+    it('gzips when asked, a one-event page too', async () => {
       // node:http, not fetch: fetch would decompress silently and hide what the server sent.
-      const raw = await new Promise<{ status: number; encoding: string | undefined; bytes: Buffer }>(
-        (resolve, reject) => {
-          const req = nodeHttp.get(
-            `${server.url}/api/siem/events?limit=50`,
-            { headers: { authorization: `ApiKey ${key}`, 'accept-encoding': 'gzip' } },
-            (res) => {
-              const chunks: Buffer[] = [];
-              res.on('data', (c: Buffer) => chunks.push(c));
-              res.on('end', () =>
-                resolve({
-                  status: res.statusCode!,
-                  encoding: res.headers['content-encoding'],
-                  bytes: Buffer.concat(chunks),
-                }),
-              );
-            },
-          );
-          req.on('error', reject);
-        },
-      );
-      expect(raw.status).toBe(200);
-      expect(raw.encoding).toBe('gzip');
-      const body = JSON.parse(zlib.gunzipSync(raw.bytes).toString('utf8'));
-      expect(body.Events.length).toBe(50);
+      const get = (limit: number) =>
+        new Promise<{ status: number; encoding: string | undefined; vary: unknown; bytes: Buffer }>(
+          (resolve, reject) => {
+            const req = nodeHttp.get(
+              `${server.url}/api/siem/events?limit=${limit}`,
+              { headers: { authorization: `ApiKey ${key}`, 'accept-encoding': 'gzip' } },
+              (res) => {
+                const chunks: Buffer[] = [];
+                res.on('data', (c: Buffer) => chunks.push(c));
+                res.on('end', () =>
+                  resolve({
+                    status: res.statusCode!,
+                    encoding: res.headers['content-encoding'],
+                    vary: res.headers.vary,
+                    bytes: Buffer.concat(chunks),
+                  }),
+                );
+              },
+            );
+            req.on('error', reject);
+          },
+        );
+      for (const limit of [50, 1]) {
+        const raw = await get(limit);
+        expect(raw.status).toBe(200);
+        expect(raw.encoding, `limit=${limit}`).toBe('gzip');
+        expect(raw.vary).toMatch(/accept-encoding/i);
+        const body = JSON.parse(zlib.gunzipSync(raw.bytes).toString('utf8'));
+        expect(body.Events.length).toBeGreaterThanOrEqual(1);
+        expect(body.Events.length).toBeLessThanOrEqual(limit);
+      }
     });
 
     it('reads ahead for a sequential poller: same pages, every poll recorded, never for another key', async () => {

@@ -20,7 +20,23 @@ export async function serve(): Promise<number> {
       'unhandled promise rejection (kept serving)',
     );
   });
-  await app.listen({ port: config.port, host: config.host });
+  // Printed to the terminal once, never to the log stream.
+  const adminLines = admin
+    ? [
+        `First admin created: username "${admin.username}"`,
+        ...(admin.generated ? [`  generated password (shown once, change it): ${admin.password}`] : []),
+      ]
+    : [];
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // The first admin exists from now on: a start that fails here (the port is taken) must still show
+    // its generated password, or no later start ever would.
+    if (adminLines.length > 0) process.stdout.write(`\n${adminLines.join('\n')}\n\n`);
+    await app.close().catch(() => undefined);
+    await database.close().catch(() => undefined);
+    throw err;
+  }
   // The address it really listens on (the socket's, with the port the OS gave for PORT=0; Fastify's
   // return value names one interface of several); on every interface, also where to open it here.
   const bound = app.server.address();
@@ -29,14 +45,10 @@ export async function serve(): Promise<number> {
   const everywhere = host === '0.0.0.0' || host === '::';
   const listening = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const local = `http://localhost:${port}`;
-  // Printed to the terminal once, never to the log stream.
   const lines = [
     `IT Portal is listening on ${listening}${everywhere ? ` (every interface; open ${local})` : ''} (store: ${database.location})`,
+    ...adminLines,
   ];
-  if (admin) {
-    lines.push(`First admin created: username "${admin.username}"`);
-    if (admin.generated) lines.push(`  generated password (shown once, change it): ${admin.password}`);
-  }
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
   const stop = async () => {
     await app.close();

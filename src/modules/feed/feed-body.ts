@@ -93,7 +93,10 @@ function derivedBytes(text: string): Buffer {
   return bytes;
 }
 
-/** The page's body, gzipped (level 1, on libuv's pool) when asked and worth it. */
+/**
+ * The page's body, gzipped (level 1, on libuv's pool) whenever asked (SPEC §3: "gzip when asked"),
+ * a small page too: a poller that asked for gzip may count on it.
+ */
 export async function serializePage(
   page: PageParts,
   presenter: Presenter,
@@ -101,6 +104,6 @@ export async function serializePage(
   gzip: boolean,
 ): Promise<PreparedBody> {
   const bytes = pageBytes(page, presenter, ctx);
-  if (!gzip || bytes.length < 1024) return { payload: bytes, gzip: false };
+  if (!gzip) return { payload: bytes, gzip: false };
   return { payload: await gzipAsync(bytes, { level: 1 }), gzip: true };
 }
