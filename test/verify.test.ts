@@ -65,7 +65,7 @@ function tampered(dir: string, edit: (lines: string[]) => void): string {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-verify-bad-'));
   for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(copy, f));
   // All events in one file makes the edit easy to aim: concatenate the rotations in Seq order.
-  const eventFiles = pullFiles(copy).filter((f) => !/\.(checkpoints|state\.json|lock)$/.test(f));
+  const eventFiles = pullFiles(copy).filter((f) => !/\.(checkpoints|digests|state\.json|lock)$/.test(f));
   const lines = eventFiles
     .flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean))
     .sort((a, b) => JSON.parse(a).Seq - JSON.parse(b).Seq);
@@ -156,22 +156,65 @@ for (const kind of STORES) {
       expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, events: total });
     });
 
-    it('fails on one altered byte, naming the Seq range the bad record is in', async () => {
+    it("fails on one altered byte, naming its Seq (by siem pull's digests), or its range without them", async () => {
       const copy = tampered(dir, (lines) => {
         const at = lineOf(lines, 137);
         const altered = lines[at]!.replace('"Name":"Doc ', '"Name":"Dob ');
         expect(altered).not.toBe(lines[at]);
         lines[at] = altered;
       });
+      expect(fs.existsSync(path.join(copy, 'events.ndjson.digests'))).toBe(true);
       const run = await itportal(['verify', '--json', '--key-file', keyFile, ...pullFiles(copy)]);
       expect(run.code).toBe(1);
       const out = JSON.parse(run.stdout);
       expect(out.failure.reason).toBe('altered');
-      const m = /one of Seq (\d+)\.\.(\d+) does not hash/.exec(out.failure.message);
-      expect(m, out.failure.message).not.toBeNull();
+      expect(out.failure.seq).toBe(137);
+      expect(out.failure.message).toMatch(
+        /^altered: Seq 137 \(.*events\.ndjson:\d+\) is not the record siem pull received/,
+      );
+      const plain = await itportal(['verify', '--key-file', keyFile, ...pullFiles(copy)]);
+      expect(plain.stderr).toContain('FAILED at Seq 137: altered');
+      // Without the digests (not a proof, only a pointer): the signed root still fails, naming the range.
+      fs.rmSync(path.join(copy, 'events.ndjson.digests'));
+      const bare = await itportal(['verify', '--json', '--key-file', keyFile, ...pullFiles(copy)]);
+      expect(bare.code).toBe(1);
+      const failure = JSON.parse(bare.stdout).failure;
+      expect(failure.reason).toBe('altered');
+      const m = /one of Seq (\d+)\.\.(\d+) does not hash/.exec(failure.message);
+      expect(m, failure.message).not.toBeNull();
       expect(Number(m![1])).toBeLessThanOrEqual(137);
       expect(Number(m![2])).toBeGreaterThanOrEqual(137);
       expect(Number(m![2]) - Number(m![1])).toBeLessThan(25);
+      // Digests edited along with the record cannot make it pass: they only point, the signature decides.
+      const forged = tampered(dir, (lines) => {
+        const at = lineOf(lines, 137);
+        lines[at] = lines[at]!.replace('"Name":"Doc ', '"Name":"Dob ');
+      });
+      const digestsFile = path.join(forged, 'events.ndjson.digests');
+      const forgedLine = fs
+        .readFileSync(path.join(forged, 'events.ndjson'), 'utf8')
+        .split('\n')
+        .find((l) => l.includes('"Seq":137,'))!;
+      const rewritten = fs
+        .readFileSync(digestsFile, 'utf8')
+        .split('\n')
+        .map((l) => {
+          if (!l) return l;
+          const e = JSON.parse(l) as { From: number; Digests: string };
+          if (137 < e.From || 137 >= e.From + Buffer.from(e.Digests, 'base64').length / 8) return l;
+          const bytes = Buffer.from(e.Digests, 'base64');
+          crypto
+            .createHash('sha256')
+            .update(forgedLine)
+            .digest()
+            .copy(bytes, (137 - e.From) * 8, 0, 8);
+          return JSON.stringify({ From: e.From, Digests: bytes.toString('base64') });
+        })
+        .join('\n');
+      fs.writeFileSync(digestsFile, rewritten);
+      const still = await itportal(['verify', '--json', '--key-file', keyFile, ...pullFiles(forged)]);
+      expect(still.code).toBe(1);
+      expect(JSON.parse(still.stdout).failure.reason).toBe('altered');
     });
 
     it('fails on an altered derived field (outside the hash) naming its Seq', async () => {

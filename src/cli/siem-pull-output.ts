@@ -155,6 +155,8 @@ export interface OutputOptions {
 export interface Committed {
   bytes: number;
   rotated: boolean;
+  /** The page's records as written, one a line (without the newline). */
+  records: string[];
 }
 
 /**
@@ -284,12 +286,10 @@ export class PullOutput {
   /** Appends a page's events and commits its cursor; rotates afterwards when the file is full. */
   commitPage(events: unknown[], nextCursor: string): Committed {
     let bytes = 0;
+    // One record a line: a JSON format's object as JSON, a text format's record as it is.
+    const records = events.map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
     if (events.length > 0) {
-      // One record a line: a JSON format's object as JSON, a text format's record as it is.
-      const buf = Buffer.from(
-        events.map((e) => `${typeof e === 'string' ? e : JSON.stringify(e)}\n`).join(''),
-        'utf8',
-      );
+      const buf = Buffer.from(records.map((r) => `${r}\n`).join(''), 'utf8');
       const fd = this.openOut();
       fs.writeSync(fd, buf);
       fs.fsyncSync(fd);
@@ -302,9 +302,9 @@ export class PullOutput {
       this.closeOut();
       this.save({ rotating: true });
       this.finishRotation();
-      return { bytes, rotated: true };
+      return { bytes, rotated: true, records };
     }
-    return { bytes, rotated: false };
+    return { bytes, rotated: false, records };
   }
 
   /** Completes a rotation recorded as `rotating` (see the invariant at the top). */

@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { FeedRefusedError, fetchPageWithRetry, feedUrl } from './siem-pull-http.js';
 import { PullOutput, PullStateError } from './siem-pull-output.js';
 import { FORMAT_NAMES } from '../modules/feed/presenters/index.js';
+import { DIGEST_BYTES, lineDigest } from './line-digest.js';
 
 export const SIEM_PULL_USAGE = `usage: itportal siem pull --url <portal URL> --out <file.ndjson> [options]
 
@@ -25,7 +26,8 @@ export const SIEM_PULL_USAGE = `usage: itportal siem pull --url <portal URL> --o
   --key-file FILE      file holding the SIEM key; or set ITPORTAL_SIEM_KEY (never a flag: ps shows flags)
   --out FILE           NDJSON output, one event a line; rotated to FILE.1, FILE.2, … (1 is the oldest)
   --state FILE         cursor and output offset (default: FILE.state.json beside --out)
-                       (the signed checkpoints received go to FILE.checkpoints, for itportal verify)
+                       (the signed checkpoints received go to FILE.checkpoints, for itportal verify;
+                       FILE.digests lets verify name the very record that was altered)
   --since INSTANT      first poll only: events at or after it (ISO 8601, e.g. 2026-04-25T00:00:00Z)
   --event-type LIST    server-side filter, e.g. Login.Failure,Access.Denied or Login.*
   --format NAME        wire format: json (default), ocsf, ecs (NDJSON), cef, leef, syslog (the line itself);
@@ -37,6 +39,26 @@ export const SIEM_PULL_USAGE = `usage: itportal siem pull --url <portal URL> --o
   --timeout SECONDS    per request (default 60)
   --once               drain until HasMore is false, then exit 0 (for cron)
   --json-log           log JSON lines even on a terminal (the default when stderr is not a terminal)`;
+
+/**
+ * FILE.digests: per page, the first 8 bytes of SHA-256 of each line as written, for the Seqs
+ * `From`, `From`+1, … (`{"From":N,"Digests":"<base64>"}`). Not a proof (anyone who can edit the output
+ * can edit this too; the signed checkpoints are the proof): it lets `itportal verify` name the very
+ * record whose bytes changed when a checkpoint's root does not match. Null for a page whose Seqs are
+ * not consecutive (a filtered pull, which verify does not check as a whole anyway).
+ */
+export function lineDigests(events: unknown[], records: string[]): { From: number; Digests: string } | null {
+  if (events.length === 0) return null;
+  const seqOf = (e: unknown) => (e && typeof e === 'object' ? (e as { Seq?: unknown }).Seq : undefined);
+  const from = seqOf(events[0]);
+  if (typeof from !== 'number') return null;
+  const out = Buffer.allocUnsafe(records.length * DIGEST_BYTES);
+  for (let i = 0; i < records.length; i++) {
+    if (seqOf(events[i]) !== from + i) return null;
+    lineDigest(records[i]!).copy(out, i * DIGEST_BYTES);
+  }
+  return { From: from, Digests: out.toString('base64') };
+}
 
 const KEY_FORMAT = /^itp_siem_[0-9a-f]{16}_[0-9a-f]{64}$/;
 const USER_AGENT = 'itportal-siem-pull/1';
@@ -312,6 +334,7 @@ export async function siemPull(args: string[]): Promise<number> {
     let events = 0;
     let pages = 0;
     const checkpointsPath = `${options.out}.checkpoints`;
+    const digestsPath = `${options.out}.digests`;
     let lastCheckpoint: string | null = null;
     while (!stopping) {
       const page = await fetchPageWithRetry(
@@ -340,6 +363,10 @@ export async function siemPull(args: string[]): Promise<number> {
           mode: 0o600,
         });
         lastCheckpoint = page.Checkpoint;
+      }
+      if (options.format === 'json') {
+        const digests = lineDigests(page.Events, committed.records);
+        if (digests) fs.appendFileSync(digestsPath, `${JSON.stringify(digests)}\n`, { mode: 0o600 });
       }
       pages += 1;
       events += page.Events.length;

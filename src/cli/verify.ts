@@ -9,6 +9,8 @@
  * (unreadable key or file).
  */
 import fs from 'node:fs';
+import readline from 'node:readline';
+import { DIGEST_BYTES, lineDigest } from './line-digest.js';
 import { parseVerifierKey, type NoteVerifier } from '../modules/log/note.js';
 import {
   LogVerifier,
@@ -23,6 +25,8 @@ export class VerifyUsageError extends Error {
 
 const SKIPPED = /\.(state\.json|lock|tmp)$/;
 const CHECKPOINTS = /\.checkpoints$/;
+const DIGESTS = /\.digests$/;
+const SEQ = /"Seq":(\d+)/;
 
 export interface VerifyOptions {
   keyFile: string;
@@ -127,24 +131,27 @@ export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome
   const key = readVerifierKey(options.keyFile);
   const eventFiles: string[] = [];
   const checkpointFiles = new Set<string>();
+  const digestFiles = new Set<string>();
   for (const file of options.files) {
     if (!fs.existsSync(file)) throw new VerifyUsageError(`no such file: ${file}`);
     if (SKIPPED.test(file)) continue;
     if (CHECKPOINTS.test(file)) checkpointFiles.add(file);
+    else if (DIGESTS.test(file)) digestFiles.add(file);
     else {
       eventFiles.push(file);
-      const beside = `${file.replace(/\.\d+$/, '')}.checkpoints`;
-      if (fs.existsSync(beside)) checkpointFiles.add(beside);
+      const base = file.replace(/\.\d+$/, '');
+      if (fs.existsSync(`${base}.checkpoints`)) checkpointFiles.add(`${base}.checkpoints`);
+      if (fs.existsSync(`${base}.digests`)) digestFiles.add(`${base}.digests`);
     }
   }
   if (eventFiles.length === 0) throw new VerifyUsageError('no event files given');
   let events = 0;
+  const ordered = eventFiles
+    .map((file) => ({ file, first: firstSeq(file), size: fs.statSync(file).size }))
+    .sort((a, b) => a.first - b.first);
   try {
     const checkpoints = [...checkpointFiles].flatMap((f) => readCheckpoints(f, key));
     const verifier = new LogVerifier(checkpoints, key);
-    const ordered = eventFiles
-      .map((file) => ({ file, first: firstSeq(file), size: fs.statSync(file).size }))
-      .sort((a, b) => a.first - b.first);
     const total = ordered.reduce((n, f) => n + f.size, 0);
     const bar = progressBar(total, options.progress ?? false);
     let readBytes = 0;
@@ -187,13 +194,69 @@ export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome
     };
   } catch (err) {
     if (!(err instanceof VerifyFailure)) throw err;
-    return {
-      ok: false,
-      events,
-      seconds: seconds(),
-      failure: { reason: err.reason, seq: err.seq, message: err.message },
-    };
+    let { seq, message } = err;
+    if (err.range && digestFiles.size > 0) {
+      const found = await locateAltered(
+        ordered.map((f) => f.file),
+        [...digestFiles],
+        err.range,
+      );
+      if (found) {
+        seq = found.seq;
+        message =
+          `altered: Seq ${found.seq} (${found.where}) is not the record siem pull received (its digest in ` +
+          `${found.digests} differs), and Seq ${err.range.first}..${err.range.last} do not hash to ${err.range.checkpoint}`;
+      }
+    }
+    return { ok: false, events, seconds: seconds(), failure: { reason: err.reason, seq, message } };
   }
+}
+
+/**
+ * The first record of `range` whose line is not the one `siem pull` wrote, by the digests it kept
+ * (line-digest.ts); null when none differs or none was kept (the range then stands as the answer).
+ * Only run after a failure: a second read of the files, none of it on the verified path.
+ */
+async function locateAltered(
+  files: string[],
+  digestFiles: string[],
+  range: { first: number; last: number },
+): Promise<{ seq: number; where: string; digests: string } | null> {
+  const kept = new Map<number, { digest: Buffer; file: string }>();
+  for (const file of digestFiles) {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      let entry: { From?: unknown; Digests?: unknown };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        continue; // an empty or cut last line
+      }
+      if (typeof entry.From !== 'number' || typeof entry.Digests !== 'string') continue;
+      const bytes = Buffer.from(entry.Digests, 'base64');
+      for (let i = 0; i * DIGEST_BYTES < bytes.length; i++) {
+        const seq = entry.From + i;
+        if (seq < range.first || seq > range.last) continue;
+        kept.set(seq, { digest: bytes.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), file });
+      }
+    }
+  }
+  if (kept.size === 0) return null;
+  let found: { seq: number; where: string; digests: string } | null = null;
+  for (const file of files) {
+    let lineNo = 0;
+    const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
+    for await (const line of lines) {
+      lineNo += 1;
+      const m = SEQ.exec(line);
+      if (!m) continue;
+      const seq = Number(m[1]);
+      const own = kept.get(seq);
+      if (!own || (found && found.seq <= seq)) continue;
+      if (!lineDigest(line).equals(own.digest))
+        found = { seq, where: `${file}:${lineNo}`, digests: own.file };
+    }
+  }
+  return found;
 }
 
 export async function verify(keyFile: string, files: string[], opts: { json?: boolean }): Promise<number> {

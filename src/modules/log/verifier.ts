@@ -14,7 +14,8 @@
  * An altered record whose JSON is still valid is found by the root of the next checkpoint: the
  * verifier names the Seq range between the last matched checkpoint and that one (the feed's pages, as
  * `siem pull` stores one checkpoint per page), the range being one Seq when checkpoints are that
- * dense. Derived fields (Category, Controls) are checked against the event type registry, since they
+ * dense; the CLI then names the record itself from FILE.digests when `siem pull` kept one
+ * (cli/verify.ts). Derived fields (Category, Controls) are checked against the event type registry, since they
  * are outside the hash.
  */
 import { EVENT_TYPES, controlsOf, eventTypeInfo } from '../audit/event-types.js';
@@ -38,6 +39,8 @@ export class VerifyFailure extends Error {
     /** The first bad Seq, when one can be named. */
     public readonly seq: number | null,
     message: string,
+    /** For a root that does not match: the Seqs it covers since the last matched checkpoint. */
+    public readonly range?: { first: number; last: number; checkpoint: string },
   ) {
     super(message);
   }
@@ -199,6 +202,7 @@ export class LogVerifier {
       'altered',
       first,
       `altered: ${span} does not hash to the signed checkpoint of size ${due.size} (${due.where})`,
+      { first, last, checkpoint: `the signed checkpoint of size ${due.size} (${due.where})` },
     );
   }
 
