@@ -83,13 +83,16 @@ for (const kind of STORES) {
     let server: TestServer;
     let dir: string;
     let keyFile: string;
+    let siemKey: string;
     let total = 0;
+    let sinceAt = '';
 
     beforeAll(async () => {
       testDb = await createTestDatabase(kind);
       server = await startServer(testDb, { SIEM_RATE_LIMIT_PER_MINUTE: '100000' });
       const tenantId = await server.ctx.tenants.defaultTenantId(Date.now());
       const { key } = await buildKey(server, await login(server));
+      siemKey = key;
       for (let i = 0; i < 400; i++) {
         await appendEvent(
           server.database.db,
@@ -130,7 +133,10 @@ for (const kind of STORES) {
       ]);
       expect(run.code, run.stderr).toBe(0);
       fs.rmSync(path.join(dir, 'siem.key'));
-      total = (await drain(server, key)).events.length;
+      const drained = (await drain(server, key)).events;
+      total = drained.length;
+      // A later start for the stated-range test: an instant inside the trail.
+      sinceAt = drained.find((e) => e.Seq >= 250 && e.Timestamp > drained[0]!.Timestamp)!.Timestamp as string;
       expect(total).toBeGreaterThanOrEqual(400);
       // The verifier key as an auditor gets it: the public endpoint, saved to a file.
       const res = await fetch(`${server.url}/api/siem/log/key`, { headers: { accept: 'text/plain' } });
@@ -265,6 +271,63 @@ for (const kind of STORES) {
       const run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(copy)]);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('FAILED at Seq 300: duplicated: Seq 300 again');
+    });
+
+    it('verifies a stated range: a pull started with --since checks from its first Seq, with the frontier siem pull kept', async () => {
+      const since = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-verify-since-'));
+      fs.writeFileSync(path.join(since, 'siem.key'), `${siemKey}\n`, { mode: 0o600 });
+      const pulled = await itportal([
+        'siem',
+        'pull',
+        '--url',
+        server.url,
+        '--key-file',
+        path.join(since, 'siem.key'),
+        '--out',
+        path.join(since, 'events.ndjson'),
+        '--since',
+        sinceAt,
+        '--limit',
+        '40',
+        '--once',
+      ]);
+      expect(pulled.code, pulled.stderr).toBe(0);
+      fs.rmSync(path.join(since, 'siem.key'));
+      const files = pullFiles(since);
+      const lines = fs.readFileSync(path.join(since, 'events.ndjson'), 'utf8').split('\n').filter(Boolean);
+      const first = JSON.parse(lines[0]!).Seq as number;
+      expect(first).toBeGreaterThan(0);
+      const run = await itportal(['verify', '--key-file', keyFile, ...files]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`verified: Seq ${first}..${first + lines.length - 1} of `);
+      // Without the frontier the records are a range nobody stated: Seq 0.. are missing.
+      const checkpoints = path.join(since, 'events.ndjson.checkpoints');
+      const kept = fs.readFileSync(checkpoints, 'utf8');
+      expect(kept).toContain('"Frontier"');
+      fs.writeFileSync(
+        checkpoints,
+        kept
+          .split('\n')
+          .filter((l) => !l.includes('"Frontier"'))
+          .join('\n'),
+      );
+      const bare = await itportal(['verify', '--key-file', keyFile, ...files]);
+      expect(bare.code).toBe(1);
+      expect(bare.stderr).toContain(`FAILED at Seq 0: missing: Seq 0..${first - 1} `);
+      // A forged frontier (one hash changed) cannot pass: the signed roots decide.
+      const forged = kept
+        .split('\n')
+        .map((l) => {
+          if (!l.includes('"Frontier"')) return l;
+          const e = JSON.parse(l) as { Frontier: { Size: number; Hashes: string[] } };
+          e.Frontier.Hashes[0] = crypto.randomBytes(32).toString('base64');
+          return JSON.stringify(e);
+        })
+        .join('\n');
+      fs.writeFileSync(checkpoints, forged);
+      const bad = await itportal(['verify', '--json', '--key-file', keyFile, ...files]);
+      expect(bad.code).toBe(1);
+      expect(['altered', 'inconsistent checkpoints']).toContain(JSON.parse(bad.stdout).failure.reason);
     });
 
     it("fails under another installation's verifier key (same name, other key)", async () => {

@@ -103,7 +103,7 @@ export function buildProgram(run: (work: () => Promise<number>) => void): Comman
   program
     .command('verify')
     .description(
-      'prove offline that feed records are Seq 0..N-1 of the log, each exactly once and unaltered, under signed checkpoints (siem pull output in the json format, the default)',
+      'prove offline that feed records are Seq 0..N-1 of the log (or Seq N..M of a pull started with --since), each exactly once and unaltered, under signed checkpoints (siem pull output in the json format, the default)',
     )
     .requiredOption(
       '--key-file <file>',

@@ -172,3 +172,33 @@ export async function fetchPageWithRetry(req: PageRequest, options: RetryOptions
     }
   }
 }
+
+/**
+ * The left frontier of the log at Seq `seq` (the roots of the perfect subtrees covering Seq 0..seq−1,
+ * largest first), for `itportal verify` of a pull that starts there (`--since`): the audit path of the
+ * entry at `seq` in the tree of `seq + 1` entries is exactly those roots (RFC 9162 §2.1.3.1, the last
+ * leaf's path), smallest first. Not trusted as given: verify accepts it only when the roots it
+ * computes from it and the records match signed checkpoints.
+ */
+export async function fetchFrontier(req: {
+  url: string;
+  key: string;
+  seq: number;
+  userAgent: string;
+  timeoutMs: number;
+}): Promise<{ Size: number; Hashes: string[] }> {
+  const url = new URL(req.url);
+  url.pathname = url.pathname.replace(/\/api\/siem\/events$/, '/api/siem/log/proof/inclusion');
+  url.search = '';
+  url.searchParams.set('seq', String(req.seq));
+  url.searchParams.set('size', String(req.seq + 1));
+  const res = await fetch(url, {
+    headers: { authorization: `ApiKey ${req.key}`, accept: 'application/json', 'user-agent': req.userAgent },
+    signal: AbortSignal.timeout(req.timeoutMs),
+  });
+  const body = (await res.json().catch(() => null)) as { Proof?: unknown } | null;
+  if (res.status !== 200 || !Array.isArray(body?.Proof) || !body.Proof.every((h) => typeof h === 'string')) {
+    throw new Error(`the inclusion proof of Seq ${req.seq} was not given (HTTP ${res.status})`);
+  }
+  return { Size: req.seq, Hashes: [...(body.Proof as string[])].reverse() };
+}

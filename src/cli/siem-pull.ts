@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FeedRefusedError, fetchPageWithRetry, feedUrl } from './siem-pull-http.js';
+import { FeedRefusedError, fetchFrontier, fetchPageWithRetry, feedUrl } from './siem-pull-http.js';
 import { PullOutput, PullStateError } from './siem-pull-output.js';
 import { FORMAT_NAMES } from '../modules/feed/presenters/index.js';
 import { DIGEST_BYTES, lineDigest } from './line-digest.js';
@@ -26,7 +26,8 @@ export const SIEM_PULL_USAGE = `usage: itportal siem pull --url <portal URL> --o
   --key-file FILE      file holding the SIEM key; or set ITPORTAL_SIEM_KEY (never a flag: ps shows flags)
   --out FILE           NDJSON output, one event a line; rotated to FILE.1, FILE.2, … (1 is the oldest)
   --state FILE         cursor and output offset (default: FILE.state.json beside --out)
-                       (the signed checkpoints received go to FILE.checkpoints, for itportal verify;
+                       (the signed checkpoints received go to FILE.checkpoints, for itportal verify,
+                       with the log's frontier where a --since pull starts;
                        FILE.digests lets verify name the very record that was altered)
   --since INSTANT      first poll only: events at or after it (ISO 8601, e.g. 2026-04-25T00:00:00Z)
   --event-type LIST    server-side filter, e.g. Login.Failure,Access.Denied or Login.*
@@ -356,7 +357,38 @@ export async function siemPull(args: string[]): Promise<number> {
             log.warn('poll failed, retrying', { attempt, retryInMs: delayMs, error: error.message }),
         },
       );
+      // Nothing written yet (a first page, or the first one after empty polls).
+      const startsOutput = output.offset === 0 && output.rotations === 0;
       const committed = output.commitPage(page.Events, page.NextCursor);
+      // A json output that starts past Seq 0 (--since): keep the log's frontier there, so that
+      // itportal verify can check the stated range Seq N.. against the signed roots.
+      const first = (page.Events[0] as { Seq?: unknown } | undefined)?.Seq;
+      if (
+        startsOutput &&
+        options.format === 'json' &&
+        !options.eventType &&
+        typeof first === 'number' &&
+        first > 0
+      ) {
+        try {
+          const frontier = await fetchFrontier({
+            url: options.url,
+            key,
+            seq: first,
+            userAgent: USER_AGENT,
+            timeoutMs: options.timeoutMs,
+          });
+          fs.appendFileSync(checkpointsPath, `${JSON.stringify({ Frontier: frontier })}\n`, { mode: 0o600 });
+        } catch (err) {
+          log.warn(
+            'the log frontier for itportal verify could not be fetched; verify will report Seq 0.. as missing',
+            {
+              seq: first,
+              error: (err as Error).message,
+            },
+          );
+        }
+      }
       // After the page is committed: a checkpoint never covers events the output might not hold.
       if (typeof page.Checkpoint === 'string' && page.Checkpoint !== lastCheckpoint) {
         fs.appendFileSync(checkpointsPath, `${JSON.stringify({ Checkpoint: page.Checkpoint })}\n`, {

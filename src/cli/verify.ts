@@ -16,6 +16,7 @@ import {
   LogVerifier,
   VerifyFailure,
   openCheckpoint,
+  type Frontier,
   type SignedCheckpoint,
 } from '../modules/log/verifier.js';
 
@@ -56,28 +57,43 @@ export function readVerifierKey(file: string): NoteVerifier {
   }
 }
 
-/** The checkpoints of a file: one JSON object a line with a Checkpoint note (siem pull), or one raw note. */
-function readCheckpoints(file: string, key: NoteVerifier): SignedCheckpoint[] {
+/**
+ * The checkpoints of a file: one JSON object a line with a Checkpoint note (siem pull), or one raw
+ * note; and the frontiers siem pull kept for a pull that starts past Seq 0 (`{"Frontier":…}` lines).
+ */
+function readCheckpoints(
+  file: string,
+  key: NoteVerifier,
+): { checkpoints: SignedCheckpoint[]; frontiers: Frontier[] } {
   const text = fs.readFileSync(file, 'utf8');
-  if (!text.trimStart().startsWith('{')) return [openCheckpoint(text, key, file)];
-  const out: SignedCheckpoint[] = [];
+  if (!text.trimStart().startsWith('{'))
+    return { checkpoints: [openCheckpoint(text, key, file)], frontiers: [] };
+  const checkpoints: SignedCheckpoint[] = [];
+  const frontiers: Frontier[] = [];
   const lines = text.split('\n');
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
-    let note: unknown;
+    let entry: { Checkpoint?: unknown; Frontier?: { Size?: unknown; Hashes?: unknown } } | undefined;
     try {
-      note = (JSON.parse(line) as { Checkpoint?: unknown }).Checkpoint;
+      entry = JSON.parse(line) as typeof entry;
     } catch {
       // A last line cut by a kill of siem pull mid-write: the checkpoints before it stand.
       if (i === lines.length - 1) return;
-      note = undefined;
     }
-    if (typeof note !== 'string') {
+    const frontier = entry?.Frontier;
+    if (frontier && Number.isSafeInteger(frontier.Size) && Array.isArray(frontier.Hashes)) {
+      const hashes = frontier.Hashes.map((h) => (typeof h === 'string' ? Buffer.from(h, 'base64') : null));
+      if (hashes.every((h) => h?.length === 32)) {
+        frontiers.push({ size: frontier.Size as number, hashes: hashes as Buffer[] });
+        return;
+      }
+    }
+    if (typeof entry?.Checkpoint !== 'string') {
       throw new VerifyFailure('malformed', null, `malformed: ${file}:${i + 1} holds no Checkpoint`);
     }
-    out.push(openCheckpoint(note, key, `${file}:${i + 1}`));
+    checkpoints.push(openCheckpoint(entry.Checkpoint, key, `${file}:${i + 1}`));
   });
-  return out;
+  return { checkpoints, frontiers };
 }
 
 function firstSeq(file: string): number {
@@ -117,6 +133,8 @@ function progressBar(total: number, enabled: boolean) {
 
 export interface VerifyOutcome {
   ok: boolean;
+  /** The first Seq verified (0, or where a stated range starts). */
+  first?: number;
   events: number;
   origin?: string;
   checkpoints?: number;
@@ -150,8 +168,12 @@ export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome
     .map((file) => ({ file, first: firstSeq(file), size: fs.statSync(file).size }))
     .sort((a, b) => a.first - b.first);
   try {
-    const checkpoints = [...checkpointFiles].flatMap((f) => readCheckpoints(f, key));
-    const verifier = new LogVerifier(checkpoints, key);
+    const read = [...checkpointFiles].map((f) => readCheckpoints(f, key));
+    const verifier = new LogVerifier(
+      read.flatMap((r) => r.checkpoints),
+      key,
+      read.flatMap((r) => r.frontiers),
+    );
     const total = ordered.reduce((n, f) => n + f.size, 0);
     const bar = progressBar(total, options.progress ?? false);
     let readBytes = 0;
@@ -187,6 +209,7 @@ export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome
     const summary = verifier.finish();
     return {
       ok: true,
+      first: summary.first,
       events: summary.events,
       origin: summary.origin,
       checkpoints: summary.checkpointsMatched,
@@ -275,7 +298,7 @@ export async function verify(keyFile: string, files: string[], opts: { json?: bo
     console.log(JSON.stringify({ ...outcome, eventsPerSecond: rate }));
   } else if (outcome.ok) {
     console.log(
-      `verified: Seq 0..${outcome.events - 1} of ${outcome.origin}, each exactly once and unaltered ` +
+      `verified: Seq ${outcome.first ?? 0}..${(outcome.first ?? 0) + outcome.events - 1} of ${outcome.origin}, each exactly once and unaltered ` +
         `(${outcome.events} events, ${outcome.checkpoints} signed checkpoints matched, ${outcome.seconds.toFixed(2)} s, ${rate} events/s)`,
     );
   } else {

@@ -53,7 +53,15 @@ export interface SignedCheckpoint {
   where: string;
 }
 
+/** The log's left frontier at `size` (roots of the perfect subtrees over Seq 0..size−1, largest first). */
+export interface Frontier {
+  size: number;
+  hashes: Buffer[];
+}
+
 export interface VerifySummary {
+  /** The first Seq verified: 0, or where a stated range starts (a frontier was given). */
+  first: number;
   events: number;
   origin: string;
   checkpointsMatched: number;
@@ -80,9 +88,17 @@ export class LogVerifier {
   private range = CompactRange.empty();
   private lastMatched = 0;
   private matched = 0;
+  private first = 0;
+  private readonly frontiers = new Map<number, Buffer[]>();
   readonly origin: string;
 
-  constructor(checkpoints: SignedCheckpoint[], key: NoteVerifier) {
+  /**
+   * `frontiers`: where the records may start past Seq 0 (a pull with --since, siem pull keeps it). A
+   * frontier is not trusted as given: the roots computed from it and the records must match signed
+   * checkpoints, as every root must.
+   */
+  constructor(checkpoints: SignedCheckpoint[], key: NoteVerifier, frontiers: readonly Frontier[] = []) {
+    for (const f of frontiers) if (f.size > 0) this.frontiers.set(f.size, f.hashes);
     if (checkpoints.length === 0) {
       throw new VerifyFailure(
         'no checkpoint',
@@ -169,16 +185,42 @@ export class LogVerifier {
   }
 
   private inOrder(seq: number, where: () => string) {
+    if (this.next === 0 && this.range.size === 0 && seq > 0 && this.frontiers.has(seq)) this.startAt(seq);
     if (seq !== this.next) {
       if (seq < this.next) {
         throw new VerifyFailure('duplicated', seq, `duplicated: Seq ${seq} again at ${where()}`);
       }
       const last = seq - 1;
+      const hint =
+        this.next === 0
+          ? '; a pull that started later (--since) is checked from there with the frontier siem pull keeps in FILE.checkpoints'
+          : '';
       throw new VerifyFailure(
         'missing',
         this.next,
-        `missing: Seq ${this.next}${last > this.next ? `..${last}` : ''} (${where()} holds Seq ${seq})`,
+        `missing: Seq ${this.next}${last > this.next ? `..${last}` : ''} (${where()} holds Seq ${seq})${hint}`,
       );
+    }
+  }
+
+  /** A stated range: the records start at `seq`, the tree's left part given by its frontier. */
+  private startAt(seq: number) {
+    this.range = new CompactRange(seq, [...this.frontiers.get(seq)!]);
+    this.next = seq;
+    this.first = seq;
+    this.lastMatched = seq;
+    // Checkpoints below the range sign leaves not held here: nothing to match them with. One of
+    // exactly that size must be the frontier's own root.
+    while (this.checkpoints[0] && this.checkpoints[0].size <= seq) {
+      const c = this.checkpoints.shift()!;
+      if (c.size === seq && !this.range.root().equals(c.root)) {
+        throw new VerifyFailure(
+          'inconsistent checkpoints',
+          seq,
+          `inconsistent checkpoints: the frontier at Seq ${seq} (FILE.checkpoints) does not hash to the signed checkpoint of size ${seq} (${c.where})`,
+        );
+      }
+      this.matched += 1;
     }
   }
 
@@ -246,7 +288,8 @@ export class LogVerifier {
       );
     }
     return {
-      events: this.next,
+      first: this.first,
+      events: this.next - this.first,
       origin: this.origin,
       checkpointsMatched: this.matched,
     };
