@@ -202,6 +202,15 @@ for (const kind of STORES) {
         const names = events.map((e) => e.Details.n).filter(Boolean);
         expect(names, since).toEqual(['at', 'later']);
       }
+      // An offset's `+` pasted into the URL unencoded (it arrives as a space) still means +02:00.
+      const pasted = await http<{ Events: Array<{ Details: { n?: string } }> }>(
+        server,
+        'GET',
+        '/api/siem/events?since=2031-06-15T02:00:00+02:00&limit=5000',
+        { headers: { authorization: `ApiKey ${key}` } },
+      );
+      expect(pasted.status, pasted.text).toBe(200);
+      expect(pasted.body.Events.map((e) => e.Details.n).filter(Boolean)).toEqual(['at', 'later']);
       // cursor wins over since
       const first = await poll(server, key, { since: '2031-06-15' });
       const withBoth = await poll(server, key, { cursor: first.body.NextCursor, since: '1999-01-01' });

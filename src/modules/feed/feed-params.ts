@@ -13,8 +13,10 @@ import {
   type Presenter,
 } from './presenters/index.js';
 
+// The offset's sign may arrive as a space: `+02:00` pasted into a query string unencoded is decoded
+// as ` 02:00` (application/x-www-form-urlencoded), and a SIEM engineer should not get a 400 for it.
 const INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+\- ]\d{2}(?::?\d{2})?)?)?$/;
 
 const SINCE_FORM =
   'since: expected an ISO 8601 instant such as 2026-04-25T00:00:00Z, 2026-04-25T02:00:00+02:00, 2026-04-25T00:00:00 (UTC) or 2026-04-25 (midnight UTC)';
