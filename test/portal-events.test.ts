@@ -2,6 +2,7 @@
  * SPEC §7, row by row, over real HTTP on every store: the action, then a poll of the feed that finds
  * the right EventType, Target, Outcome, Severity and Controls.
  */
+import { sql } from 'kysely';
 import * as OTPAuth from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildKey, buildUser, drain, http, login, poll, rawRequest } from './factories.js';
@@ -56,6 +57,38 @@ for (const kind of STORES) {
         ['Login.Failure', 'failure', 'warning', 'Session'],
         ['Login.Logout', 'success', 'info', 'Session'],
       ]);
+    });
+
+    it('a session ended by a password reset or presented after its expiry: Login.Logout (revoked, expired), once', async () => {
+      await since();
+      const revoked = await buildUser(server, 'member', 'row-revoked');
+      const users = (await http(server, 'GET', '/api/admin/users', { cookie })).body as Array<{
+        id: number;
+        username: string;
+      }>;
+      const id = users.find((u) => u.username === 'row-revoked')!.id;
+      const reset = await http(server, 'PATCH', `/api/admin/users/${id}`, {
+        cookie,
+        body: { password: 'row-revoked-new-password' },
+      });
+      expect(reset.status).toBe(200);
+      expect((await http(server, 'GET', '/api/me', { cookie: revoked.cookie })).status).toBe(401);
+
+      const expired = await buildUser(server, 'member', 'row-expired');
+      await sql`update sessions set expires_at = 1 where user_id = (select id from users where username = 'row-expired')`.execute(
+        server.database.db,
+      );
+      expect((await http(server, 'GET', '/api/me', { cookie: expired.cookie })).status).toBe(401);
+      expect((await http(server, 'GET', '/api/me', { cookie: expired.cookie })).status).toBe(401);
+
+      const ended = (await since()).filter((e) => e.EventType === 'Login.Logout');
+      expect(
+        ended.map((e) => [e.Actor.Username, e.Target.Type, e.Outcome, e.Details.reason, e.Details.sessions]),
+      ).toEqual([
+        ['row-revoked', 'Session', 'success', 'revoked', 1],
+        ['row-expired', 'Session', 'success', 'expired', undefined],
+      ]);
+      expect(ended[0]!.Details.revokedBy).toBe('admin');
     });
 
     it('companies, documents, passwords: Access.Object on read, warning on a credential reveal', async () => {

@@ -18,7 +18,12 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function createGuards(ctx: Pick<AppContext, 'auth' | 'database' | 'clock' | 'csrfKey' | 'refusals'>) {
   async function requireUser(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const sessionId = request.cookies[SESSION_COOKIE];
-    const user = sessionId ? await ctx.auth.sessionUser(request.tenantId, sessionId) : undefined;
+    const user = sessionId
+      ? await ctx.auth.sessionUser(request.tenantId, sessionId, {
+          ip: request.clientIp,
+          userAgent: request.headers['user-agent'] ?? null,
+        })
+      : undefined;
     if (!sessionId || !user) throw new AppError('unauthenticated', 'sign in first: no valid session');
     if (
       !SAFE_METHODS.has(request.method) &&

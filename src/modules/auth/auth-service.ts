@@ -173,8 +173,38 @@ export function createAuthService(deps: {
     });
   }
 
-  async function sessionUser(tenantId: number, sessionId: string): Promise<SessionUser | undefined> {
-    return store.findSession(tenantId, hashSessionId(sessionId), clock.now());
+  /**
+   * The user of a live session. A session presented after its expiry ends here: it is removed and its
+   * Login.Logout recorded (reason `expired`, once: the delete decides who records it).
+   */
+  async function sessionUser(
+    tenantId: number,
+    sessionId: string,
+    client: { ip: string | null; userAgent: string | null } = { ip: null, userAgent: null },
+  ): Promise<SessionUser | undefined> {
+    const idHash = hashSessionId(sessionId);
+    const now = clock.now();
+    const live = await store.findSession(tenantId, idHash, now);
+    if (live) return live;
+    const expired = await store.findExpiredSession(tenantId, idHash, now);
+    if (expired) {
+      await db.transaction().execute(async (trx) => {
+        if (!(await store.deleteSession(trx, tenantId, idHash))) return;
+        await appendEvent(
+          trx,
+          tenantId,
+          {
+            eventType: 'Login.Logout',
+            outcome: 'success',
+            actor: { userId: expired.userId, username: expired.username, ...client },
+            target: { type: 'Session' },
+            details: { logType: 'LOGOUT', reason: 'expired' },
+          },
+          now,
+        );
+      });
+    }
+    return undefined;
   }
 
   return { login, logout, sessionUser };

@@ -41,6 +41,24 @@ export function createAuthStore(db: Kysely<DB>) {
         .executeTakeFirst();
       return row ? { ...row, userId: Number(row.userId), tenantId: Number(row.tenantId) } : undefined;
     },
+    /** A session past its expiry, not yet removed (its Login.Logout is still due). */
+    async findExpiredSession(
+      tenantId: number,
+      idHash: string,
+      now: number,
+    ): Promise<SessionUser | undefined> {
+      const row = await db
+        .selectFrom('sessions')
+        .innerJoin('users', (j) =>
+          j.onRef('users.id', '=', 'sessions.user_id').onRef('users.tenant_id', '=', 'sessions.tenant_id'),
+        )
+        .select(['users.id as userId', 'users.username', 'users.role', 'sessions.tenant_id as tenantId'])
+        .where('sessions.tenant_id', '=', tenantId)
+        .where('sessions.id_hash', '=', idHash)
+        .where('sessions.expires_at', '<=', now)
+        .executeTakeFirst();
+      return row ? { ...row, userId: Number(row.userId), tenantId: Number(row.tenantId) } : undefined;
+    },
     async deleteSession(trx: Db, tenantId: number, idHash: string): Promise<boolean> {
       const r = await trx
         .deleteFrom('sessions')

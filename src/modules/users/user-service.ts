@@ -96,6 +96,33 @@ export function createUserService(deps: {
     );
   }
 
+  /**
+   * Sessions ended by a change to their user (SPEC §2: Login.Logout covers a revoked session): one
+   * event for the user whose sessions ended, with how many and who ended them; none when there were none.
+   */
+  async function recordSessionsRevoked(
+    trx: Kysely<DB>,
+    tenantId: number,
+    actor: Actor,
+    user: { id: number; username: string },
+    sessions: number,
+    now: number,
+  ) {
+    if (sessions === 0) return;
+    await appendEvent(
+      trx,
+      tenantId,
+      {
+        eventType: 'Login.Logout',
+        outcome: 'success',
+        actor: { userId: user.id, username: user.username, ip: actor.ip, userAgent: actor.userAgent },
+        target: { type: 'Session' },
+        details: { logType: 'LOGOUT', reason: 'revoked', sessions, revokedBy: actor.username },
+      },
+      now,
+    );
+  }
+
   async function createUser(input: {
     tenantId: number;
     username: string;
@@ -189,7 +216,10 @@ export function createUserService(deps: {
       if (Object.keys(changes).length === 0) return;
       await store.update(trx, input.tenantId, input.id, changes);
       // A reset password or TOTP ends the user's sessions: whoever held them must sign in again.
-      if (passwordHash || input.resetTotp) await store.deleteSessions(trx, input.tenantId, input.id);
+      if (passwordHash || input.resetTotp) {
+        const ended = await store.deleteSessions(trx, input.tenantId, input.id);
+        await recordSessionsRevoked(trx, input.tenantId, input.actor, user, ended, now);
+      }
       await record(trx, input.tenantId, input.actor, user, { action: 'user.updated', before, after }, now);
     });
     return presentUser((await store.findById(input.tenantId, input.id))!);
@@ -213,7 +243,8 @@ export function createUserService(deps: {
     const now = clock.now();
     await db.transaction().execute(async (trx) => {
       await store.update(trx, input.tenantId, user.id, { password_hash: passwordHash });
-      await store.deleteSessions(trx, input.tenantId, user.id, input.keepSessionIdHash);
+      const ended = await store.deleteSessions(trx, input.tenantId, user.id, input.keepSessionIdHash);
+      await recordSessionsRevoked(trx, input.tenantId, input.actor, user, ended, now);
       await record(
         trx,
         input.tenantId,

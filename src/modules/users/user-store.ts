@@ -116,10 +116,11 @@ export function createUserStore(db: Kysely<DB>) {
         .executeTakeFirst();
       return row !== undefined;
     },
-    async deleteSessions(trx: Db, tenantId: number, userId: number, exceptIdHash?: string): Promise<void> {
+    /** Ends a user's sessions (all, or all but one); answers how many there were. */
+    async deleteSessions(trx: Db, tenantId: number, userId: number, exceptIdHash?: string): Promise<number> {
       let q = trx.deleteFrom('sessions').where('tenant_id', '=', tenantId).where('user_id', '=', userId);
       if (exceptIdHash) q = q.where('id_hash', '!=', exceptIdHash);
-      await q.execute();
+      return Number((await q.executeTakeFirst()).numDeletedRows);
     },
     async insert(
       trx: Db,
