@@ -459,12 +459,16 @@ for (const kind of STORES) {
       const [, , id, secret] = key.split('_');
       const wrongSecret = `itp_siem_${id}_${secret!.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))}`;
       const unknown = `itp_siem_0000000000000000_${'a'.repeat(64)}`;
+      // A secret cut short (or with a character too many) still names a real key: a bad secret.
+      const cut = await buildKey(server, cookie, { description: 'cut short' });
       const bodies = new Set<string>();
       for (const auth of [
         undefined,
         'ApiKey',
         `ApiKey ${unknown}`,
         `ApiKey ${wrongSecret}`,
+        `ApiKey ${cut.key.slice(0, -1)}`,
+        `ApiKey ${cut.key}0`,
         `ApiKey ${revoked.key}`,
         `ApiKey ${other.key}`,
         `Basic ${key}`,
@@ -487,7 +491,15 @@ for (const kind of STORES) {
       const denied = await drain(server, key, { eventType: 'Access.Denied' });
       const reasons = denied.events.filter((e) => e.Target.Type === 'SiemKey').map((e) => e.Details.reason);
       expect(reasons).toEqual(expect.arrayContaining(['bad_secret', 'revoked', 'address_not_allowed']));
-      for (const e of denied.events) expect(JSON.stringify(e)).not.toContain(secret!);
+      expect(
+        denied.events
+          .filter((e) => e.Target.Type === 'SiemKey' && e.Target.Id === cut.id)
+          .map((e) => e.Details.reason),
+      ).toEqual(['bad_secret']);
+      for (const e of denied.events) {
+        expect(JSON.stringify(e)).not.toContain(secret!);
+        expect(JSON.stringify(e)).not.toContain(cut.key.split('_')[3]!.slice(0, 40));
+      }
     });
 
     it('throttles Access.Denied records for a flood of refused polls', async () => {

@@ -8,7 +8,10 @@
 import crypto from 'node:crypto';
 
 export const SIEM_KEY_PREFIX = 'itp_siem_';
-const KEY_PATTERN = /^itp_siem_([0-9a-f]{16})_([0-9a-f]{64})$/;
+// The id's shape decides that a key is named; the secret part is whatever follows (at most 256
+// characters): one cut short or with a character too many is a wrong secret for a real key (a
+// refusal recorded against it), not a malformed header. Only 64 hex characters can ever match.
+const KEY_PATTERN = /^itp_siem_([0-9a-f]{16})_(\S{0,256})$/;
 
 export interface GeneratedSiemKey {
   id: string;
