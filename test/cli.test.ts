@@ -208,6 +208,22 @@ for (const kind of STORES) {
         const unknown = await itportal(fresh, 'demo', '--evnets', '5');
         expect(unknown.code).toBe(2);
         expect(unknown.stderr).toContain("unknown option '--evnets'");
+        // A typo is named before any required option is missed; a missing one is still named.
+        for (const command of [
+          ['siem', 'pull'],
+          ['verify'],
+          ['tenant', 'create'],
+          ['user', 'create'],
+          ['siem-key', 'issue'],
+        ]) {
+          const typo = await itportal(fresh, ...command, '--bogus');
+          expect(typo.code, command.join(' ')).toBe(2);
+          expect(typo.stderr, command.join(' ')).toContain("unknown option '--bogus'");
+        }
+        const missing = await itportal(fresh, 'tenant', 'create', '--name', 'x');
+        expect(missing.code).toBe(2);
+        expect(missing.stderr).toContain("required option '--host <host...>' not specified");
+        expect(fs.readdirSync(fresh.DATA_DIR)).toEqual([]);
       } finally {
         fs.rmSync(fresh.DATA_DIR, { recursive: true, force: true });
       }

@@ -178,6 +178,33 @@ function report(command: string, err: unknown): number {
   throw err;
 }
 
+/**
+ * Commander checks required options before unknown ones, so `siem pull --bogus` said "required option
+ * '--url <url>' not specified" and never named `--bogus`. Required options are checked here instead,
+ * in a preAction hook, which runs after the unknown-option check: a typo is named first, and a
+ * missing option still gets commander's own message.
+ */
+function unknownOptionsFirst(program: Command): void {
+  const required = new Map<Command, Option[]>();
+  const walk = (cmd: Command) => {
+    const own = cmd.options.filter((o) => o.mandatory);
+    for (const o of own) o.mandatory = false;
+    if (own.length > 0) required.set(cmd, own);
+    cmd.commands.forEach(walk);
+  };
+  walk(program);
+  program.hook('preAction', (_program, action) => {
+    for (const o of required.get(action) ?? []) {
+      if (action.getOptionValue(o.attributeName()) === undefined) {
+        action.error(`error: required option '${o.flags}' not specified`, {
+          code: 'commander.missingMandatoryOptionValue',
+          exitCode: 1,
+        });
+      }
+    }
+  });
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   let pending: Promise<number> | null = null;
   const program = buildProgram((work) => {
@@ -188,6 +215,7 @@ export async function runCli(argv: string[]): Promise<number> {
     sub.exitOverride();
     for (const leaf of sub.commands) leaf.exitOverride();
   }
+  unknownOptionsFirst(program);
   const command = argv
     .filter((a) => !a.startsWith('-'))
     .slice(0, 2)
