@@ -274,3 +274,36 @@ describe('itportal serve', () => {
     }
   });
 });
+
+describe('itportal serve with ADMIN_PASSWORD', () => {
+  it("starts with an operator's short ADMIN_PASSWORD, warns that it is below the policy, and signs in with it", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-serve-pw-'));
+    const server = spawn(process.execPath, [BIN, 'serve'], {
+      env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ADMIN_PASSWORD: 'admin123' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        server.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on (http:\/\/\S+)[\s\S]*WARNING/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        server.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+      });
+      expect(out).toMatch(/WARNING: ADMIN_PASSWORD is shorter than the password policy's 12 characters/);
+      expect(out).not.toContain('admin123');
+      const login = await fetch(`${url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: 'admin123' }),
+      });
+      expect(login.status).toBe(200);
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

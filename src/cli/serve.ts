@@ -25,6 +25,11 @@ export async function serve(): Promise<number> {
     ? [
         `First admin created: username "${admin.username}"`,
         ...(admin.generated ? [`  generated password (shown once, change it): ${admin.password}`] : []),
+        ...(admin.belowPolicy !== null
+          ? [
+              `  WARNING: ADMIN_PASSWORD is shorter than the password policy's ${admin.belowPolicy} characters; sign in and change it`,
+            ]
+          : []),
       ]
     : [];
   try {

@@ -129,13 +129,18 @@ export function createUserService(deps: {
     password: string;
     role: Role;
     actor: Actor;
+    /** The operator's ADMIN_PASSWORD for the first admin: any length but empty (see ensureFirstAdmin). */
+    operatorChosen?: boolean;
   }): Promise<UserView> {
     if (!USERNAME.test(input.username)) {
       throw new AppError('invalid_request', 'username: 1 to 64 characters of letters, digits and . _ @ -');
     }
     if (input.role !== 'admin' && input.role !== 'member')
       throw new AppError('invalid_request', 'role: admin or member');
-    await checkPassword(input.tenantId, input.password);
+    if (!input.operatorChosen) await checkPassword(input.tenantId, input.password);
+    else if (input.password.length === 0 || input.password.length > 1024) {
+      throw new AppError('invalid_request', 'ADMIN_PASSWORD: must be 1 to 1024 characters');
+    }
     if (await store.findByUsername(input.tenantId, input.username)) {
       throw new AppError('conflict', `username: ${input.username} already exists`);
     }
@@ -327,14 +332,24 @@ export function createUserService(deps: {
     if ((await store.count(tenantId)) > 0) return null;
     const name = username ?? 'admin';
     const secret = password ?? generatePassword();
+    // ADMIN_PASSWORD is the operator's explicit choice for a bootstrap account (as Grafana's or
+    // Keycloak's admin variables are): a start never fails on it; one shorter than the password policy
+    // is accepted and reported (`belowPolicy`), and every later password follows the policy.
+    const { minLength } = await passwordPolicy(tenantId);
     await createUser({
       tenantId,
       username: name,
       password: secret,
       role: 'admin',
       actor: { userId: null, username: 'system', ip: null, userAgent: null },
+      operatorChosen: password !== undefined,
     });
-    return { username: name, password: secret, generated: password === undefined };
+    return {
+      username: name,
+      password: secret,
+      generated: password === undefined,
+      belowPolicy: password !== undefined && password.length < minLength ? minLength : null,
+    };
   }
 
   return {
