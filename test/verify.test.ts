@@ -330,6 +330,69 @@ for (const kind of STORES) {
       expect(['altered', 'inconsistent checkpoints']).toContain(JSON.parse(bad.stdout).failure.reason);
     });
 
+    it('verifies a filtered pull for inclusion and integrity (each record by its own proof), naming an altered or repeated Seq', async () => {
+      const filtered = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-verify-filtered-'));
+      fs.writeFileSync(path.join(filtered, 'siem.key'), `${siemKey}\n`, { mode: 0o600 });
+      const pulled = await itportal([
+        'siem',
+        'pull',
+        '--url',
+        server.url,
+        '--key-file',
+        path.join(filtered, 'siem.key'),
+        '--out',
+        path.join(filtered, 'events.ndjson'),
+        '--event-type',
+        'Login.Failure,PolicyChange',
+        '--limit',
+        '25',
+        '--once',
+      ]);
+      expect(pulled.code, pulled.stderr).toBe(0);
+      fs.rmSync(path.join(filtered, 'siem.key'));
+      const out = path.join(filtered, 'events.ndjson');
+      const lines = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
+      expect(lines.length).toBeGreaterThanOrEqual(150);
+      expect(new Set(lines.map((l) => JSON.parse(l).EventType))).toEqual(
+        new Set(['Login.Failure', 'PolicyChange']),
+      );
+      expect(fs.existsSync(`${out}.proofs`)).toBe(true);
+      const ok = await itportal(['verify', '--key-file', keyFile, ...pullFiles(filtered)]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toContain(
+        `verified (filtered pull: inclusion and integrity only): ${lines.length} records of `,
+      );
+      const json = JSON.parse(
+        (await itportal(['verify', '--json', '--key-file', keyFile, ...pullFiles(filtered)])).stdout,
+      );
+      expect(json).toMatchObject({ ok: true, filtered: true, events: lines.length });
+
+      const seq = JSON.parse(lines[40]!).Seq as number;
+      const edited = (edit: (l: string[]) => void) => {
+        const copy = [...lines];
+        edit(copy);
+        fs.writeFileSync(out, copy.map((l) => `${l}\n`).join(''));
+      };
+      try {
+        edited((l) => (l[40] = l[40]!.replace('"Name":"Doc ', '"Name":"Dob ')));
+        let run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(filtered)]);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(`FAILED at Seq ${seq}: altered: Seq ${seq} is not the entry`);
+        edited((l) => l.splice(41, 0, l[40]!));
+        run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(filtered)]);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(`FAILED at Seq ${seq}: duplicated`);
+        // Without the proofs a filtered pull is not the trail: its gaps are missing Seqs.
+        edited(() => undefined);
+        fs.rmSync(`${out}.proofs`);
+        run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(filtered)]);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toMatch(/FAILED at Seq \d+: missing/);
+      } finally {
+        fs.rmSync(filtered, { recursive: true, force: true });
+      }
+    });
+
     it("fails under another installation's verifier key (same name, other key)", async () => {
       const name = fs.readFileSync(keyFile, 'utf8').trim().split('+')[0]!;
       const other = createNoteSigner(name, crypto.randomBytes(32)).verifierKey;

@@ -161,9 +161,14 @@ export function retryDelayMs(
 }
 
 export async function fetchPageWithRetry(req: PageRequest, options: RetryOptions): Promise<FeedPage> {
+  return withRetry(() => fetchPage(req), options);
+}
+
+/** Runs `attempt` again after a transient failure (429, 5xx, network), as a page poll is. */
+export async function withRetry<T>(work: () => Promise<T>, options: RetryOptions): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fetchPage(req);
+      return await work();
     } catch (err) {
       if (!(err instanceof FeedTransientError) || attempt > options.maxRetries) throw err;
       const delayMs = retryDelayMs(attempt, err.retryAfterSeconds, options.random);
@@ -201,4 +206,64 @@ export async function fetchFrontier(req: {
     throw new Error(`the inclusion proof of Seq ${req.seq} was not given (HTTP ${res.status})`);
   }
   return { Size: req.seq, Hashes: [...(body.Proof as string[])].reverse() };
+}
+
+export interface InclusionProofs {
+  Size: number;
+  Proofs: Array<{ Seq: number; Proof: string[] }>;
+}
+
+/**
+ * The inclusion proofs of a filtered page's entries in the tree its checkpoint signs (`size`), 500
+ * Seqs a request (GET /api/siem/log/proof/inclusions): what `itportal verify` checks a filtered
+ * pull's records with (inclusion and integrity; a filter leaves gaps by design).
+ */
+export async function fetchInclusions(req: {
+  url: string;
+  key: string;
+  seqs: number[];
+  size: number;
+  userAgent: string;
+  timeoutMs: number;
+}): Promise<InclusionProofs> {
+  const url = new URL(req.url);
+  url.pathname = url.pathname.replace(/\/api\/siem\/events$/, '/api/siem/log/proof/inclusions');
+  url.search = '';
+  url.searchParams.set('seqs', req.seqs.join(','));
+  url.searchParams.set('size', String(req.size));
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      headers: {
+        authorization: `ApiKey ${req.key}`,
+        accept: 'application/json',
+        'user-agent': req.userAgent,
+      },
+      signal: AbortSignal.timeout(req.timeoutMs),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    throw new FeedTransientError(`request failed: ${cause ?? (err as Error).message}`, null);
+  }
+  const body = (await res.json().catch(() => null)) as { Proofs?: unknown; Message?: unknown } | null;
+  if (res.status === 429 || res.status >= 500) {
+    throw new FeedTransientError(
+      `inclusion proofs: ${res.status}`,
+      parseRetryAfter(res.headers.get('retry-after')),
+    );
+  }
+  if (res.status !== 200 || !Array.isArray(body?.Proofs)) {
+    throw new FeedRefusedError(
+      res.status,
+      null,
+      `inclusion proofs: ${res.status} ${typeof body?.Message === 'string' ? body.Message : ''}`.trim(),
+    );
+  }
+  return {
+    Size: req.size,
+    Proofs: (body.Proofs as Array<{ Seq: number; Proof: string[] }>).map((p) => ({
+      Seq: p.Seq,
+      Proof: p.Proof,
+    })),
+  };
 }

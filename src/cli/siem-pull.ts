@@ -15,7 +15,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FeedRefusedError, fetchFrontier, fetchPageWithRetry, feedUrl } from './siem-pull-http.js';
+import {
+  FeedRefusedError,
+  fetchFrontier,
+  fetchInclusions,
+  fetchPageWithRetry,
+  feedUrl,
+  withRetry,
+} from './siem-pull-http.js';
 import { PullOutput, PullStateError } from './siem-pull-output.js';
 import { FORMAT_NAMES } from '../modules/feed/presenters/index.js';
 import { DIGEST_BYTES, lineDigest } from './line-digest.js';
@@ -28,7 +35,8 @@ export const SIEM_PULL_USAGE = `usage: itportal siem pull --url <portal URL> --o
   --state FILE         cursor and output offset (default: FILE.state.json beside --out)
                        (the signed checkpoints received go to FILE.checkpoints, for itportal verify,
                        with the log's frontier where a --since pull starts;
-                       FILE.digests lets verify name the very record that was altered)
+                       FILE.digests lets verify name the very record that was altered; with
+                       --event-type, FILE.proofs holds each record's inclusion proof)
   --since INSTANT      first poll only: events at or after it (ISO 8601, e.g. 2026-04-25T00:00:00Z)
   --event-type LIST    server-side filter, e.g. Login.Failure,Access.Denied or Login.*
   --format NAME        wire format: json (default), ocsf, ecs (NDJSON), cef, leef, syslog (the line itself);
@@ -59,6 +67,13 @@ export function lineDigests(events: unknown[], records: string[]): { From: numbe
     lineDigest(records[i]!).copy(out, i * DIGEST_BYTES);
   }
   return { From: from, Digests: out.toString('base64') };
+}
+
+/** The tree size a checkpoint note signs (its second line), or null when it is not one. */
+function checkpointSize(note: unknown): number | null {
+  if (typeof note !== 'string') return null;
+  const size = Number(note.split('\n')[1]);
+  return Number.isSafeInteger(size) && size > 0 ? size : null;
 }
 
 const KEY_FORMAT = /^itp_siem_[0-9a-f]{16}_[0-9a-f]{64}$/;
@@ -336,6 +351,7 @@ export async function siemPull(args: string[]): Promise<number> {
     let pages = 0;
     const checkpointsPath = `${options.out}.checkpoints`;
     const digestsPath = `${options.out}.digests`;
+    const proofsPath = `${options.out}.proofs`;
     let lastCheckpoint: string | null = null;
     while (!stopping) {
       const page = await fetchPageWithRetry(
@@ -395,6 +411,40 @@ export async function siemPull(args: string[]): Promise<number> {
           mode: 0o600,
         });
         lastCheckpoint = page.Checkpoint;
+      }
+      // A filtered json pull: the inclusion proofs of the page's records in the tree its checkpoint
+      // signs, for itportal verify (inclusion and integrity; a filter leaves gaps by design).
+      if (options.format === 'json' && options.eventType && page.Events.length > 0) {
+        const size = checkpointSize(page.Checkpoint);
+        const seqs = page.Events.map((e) => (e as { Seq?: unknown }).Seq).filter(
+          (n): n is number => typeof n === 'number',
+        );
+        if (size !== null) {
+          for (let i = 0; i < seqs.length; i += 500) {
+            const proofs = await withRetry(
+              () =>
+                fetchInclusions({
+                  url: options.url,
+                  key,
+                  seqs: seqs.slice(i, i + 500),
+                  size,
+                  userAgent: USER_AGENT,
+                  timeoutMs: options.timeoutMs,
+                }),
+              {
+                maxRetries: options.maxRetries,
+                sleep,
+                onRetry: ({ attempt, delayMs, error }) =>
+                  log.warn('inclusion proofs failed, retrying', {
+                    attempt,
+                    retryInMs: delayMs,
+                    error: error.message,
+                  }),
+              },
+            );
+            fs.appendFileSync(proofsPath, `${JSON.stringify(proofs)}\n`, { mode: 0o600 });
+          }
+        }
       }
       if (options.format === 'json') {
         const digests = lineDigests(page.Events, committed.records);

@@ -17,6 +17,7 @@ import {
   VerifyFailure,
   openCheckpoint,
   type Frontier,
+  type ProofSource,
   type SignedCheckpoint,
 } from '../modules/log/verifier.js';
 
@@ -27,6 +28,7 @@ export class VerifyUsageError extends Error {
 const SKIPPED = /\.(state\.json|lock|tmp)$/;
 const CHECKPOINTS = /\.checkpoints$/;
 const DIGESTS = /\.digests$/;
+const PROOFS = /\.proofs$/;
 const SEQ = /"Seq":(\d+)/;
 
 export interface VerifyOptions {
@@ -133,6 +135,8 @@ function progressBar(total: number, enabled: boolean) {
 
 export interface VerifyOutcome {
   ok: boolean;
+  /** A filtered pull, each record proven by its own inclusion proof: no claim about the gaps. */
+  filtered?: boolean;
   /** The first Seq verified (0, or where a stated range starts). */
   first?: number;
   events: number;
@@ -150,16 +154,19 @@ export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome
   const eventFiles: string[] = [];
   const checkpointFiles = new Set<string>();
   const digestFiles = new Set<string>();
+  const proofFiles = new Set<string>();
   for (const file of options.files) {
     if (!fs.existsSync(file)) throw new VerifyUsageError(`no such file: ${file}`);
     if (SKIPPED.test(file)) continue;
     if (CHECKPOINTS.test(file)) checkpointFiles.add(file);
     else if (DIGESTS.test(file)) digestFiles.add(file);
+    else if (PROOFS.test(file)) proofFiles.add(file);
     else {
       eventFiles.push(file);
       const base = file.replace(/\.\d+$/, '');
       if (fs.existsSync(`${base}.checkpoints`)) checkpointFiles.add(`${base}.checkpoints`);
       if (fs.existsSync(`${base}.digests`)) digestFiles.add(`${base}.digests`);
+      if (fs.existsSync(`${base}.proofs`)) proofFiles.add(`${base}.proofs`);
     }
   }
   if (eventFiles.length === 0) throw new VerifyUsageError('no event files given');
@@ -173,6 +180,7 @@ export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome
       read.flatMap((r) => r.checkpoints),
       key,
       read.flatMap((r) => r.frontiers),
+      proofFiles.size > 0 ? proofSource([...proofFiles]) : null,
     );
     const total = ordered.reduce((n, f) => n + f.size, 0);
     const bar = progressBar(total, options.progress ?? false);
@@ -209,6 +217,7 @@ export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome
     const summary = verifier.finish();
     return {
       ok: true,
+      ...(summary.filtered ? { filtered: true } : {}),
       first: summary.first,
       events: summary.events,
       origin: summary.origin,
@@ -233,6 +242,41 @@ export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome
     }
     return { ok: false, events, seconds: seconds(), failure: { reason: err.reason, seq, message } };
   }
+}
+
+/**
+ * The inclusion proofs a filtered `siem pull` kept (FILE.proofs: per page `{"Size":S,"Proofs":[{"Seq":n,
+ * "Proof":[base64…]}]}`), read in step with the records (both in Seq order): a proof for a Seq is the
+ * next one at or after the Seqs already asked; a page kept twice (a pull restarted) is passed over.
+ */
+function proofSource(files: string[]): ProofSource {
+  const entries: Array<{ seq: number; size: number; proof: string[] }> = [];
+  for (const file of files) {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      let page: { Size?: unknown; Proofs?: unknown };
+      try {
+        page = JSON.parse(line) as typeof page;
+      } catch {
+        continue; // an empty or cut last line
+      }
+      if (typeof page.Size !== 'number' || !Array.isArray(page.Proofs)) continue;
+      for (const p of page.Proofs as Array<{ Seq?: unknown; Proof?: unknown }>) {
+        if (typeof p.Seq === 'number' && Array.isArray(p.Proof)) {
+          entries.push({ seq: p.Seq, size: page.Size, proof: p.Proof as string[] });
+        }
+      }
+    }
+  }
+  entries.sort((a, b) => a.seq - b.seq);
+  let at = 0;
+  return {
+    proofFor(seq) {
+      while (at < entries.length && entries[at]!.seq < seq) at += 1;
+      const e = entries[at];
+      if (!e || e.seq !== seq) return null;
+      return { size: e.size, proof: e.proof.map((h) => Buffer.from(h, 'base64')) };
+    },
+  };
 }
 
 /**
@@ -296,6 +340,12 @@ export async function verify(keyFile: string, files: string[], opts: { json?: bo
   const rate = Math.round(outcome.events / Math.max(outcome.seconds, 1e-6));
   if (opts.json) {
     console.log(JSON.stringify({ ...outcome, eventsPerSecond: rate }));
+  } else if (outcome.ok && outcome.filtered) {
+    console.log(
+      `verified (filtered pull: inclusion and integrity only): ${outcome.events} records of ${outcome.origin}, ` +
+        `each unaltered and included in the log under a signed checkpoint, none twice; the Seqs a filter ` +
+        `skipped are not claimed (${outcome.checkpoints} signed checkpoints used, ${outcome.seconds.toFixed(2)} s)`,
+    );
   } else if (outcome.ok) {
     console.log(
       `verified: Seq ${outcome.first ?? 0}..${(outcome.first ?? 0) + outcome.events - 1} of ${outcome.origin}, each exactly once and unaltered ` +

@@ -7,6 +7,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../app-context.js';
 import type { Guards } from '../auth/auth-guard.js';
+import { AppError } from '../../errors.js';
 import { ErrorBody } from '../auth/auth-schema.js';
 import { siemKeyGuard } from '../siem-keys/siem-key-guard.js';
 import type { LogName } from './log-leaf.js';
@@ -135,6 +136,63 @@ export function logRoutes(ctx: AppContext, guards?: Guards): FastifyPluginAsyncT
           RootHash: b64(p.root),
           Proof: p.proof.map(b64),
           Checkpoint: p.checkpoint,
+        };
+      },
+    );
+
+    app.get(
+      '/api/siem/log/proof/inclusions',
+      {
+        schema: {
+          tags: ['siem-log'],
+          summary: 'RFC 9162 inclusion proofs of several entries in the tree of size (a filtered page)',
+          description:
+            "The audit paths of up to 500 entries (`seqs`, comma-separated, ascending) in the tree of `size` entries, with the root and a checkpoint of that size: what `itportal siem pull --event-type` keeps so that `itportal verify` can check a filtered pull's records for inclusion and integrity. SIEM key auth, this tenant's log only; one request, however many entries.",
+          security: [{ ApiKey: [] }],
+          querystring: Type.Object(
+            {
+              seqs: Type.String({
+                pattern: '^[0-9]{1,16}(,[0-9]{1,16}){0,499}$',
+                description: 'the Seqs, comma-separated, at most 500',
+              }),
+              size: Seq('the tree size, above every seq'),
+              log: LogParam,
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              Log: Type.String(),
+              Size: Type.Integer(),
+              RootHash: Type.String(),
+              Checkpoint: Type.String(),
+              Proofs: Type.Array(
+                Type.Object({
+                  Seq: Type.Integer(),
+                  LeafHash: Type.String(),
+                  Proof: Type.Array(Type.String()),
+                }),
+              ),
+            }),
+            ...errors,
+          },
+        },
+        onRequest: siem,
+      },
+      async (request) => {
+        const { size } = request.query;
+        const seqs = request.query.seqs.split(',').map(Number);
+        if (seqs.some((n, i) => !Number.isSafeInteger(n) || (i > 0 && n <= seqs[i - 1]!))) {
+          throw new AppError('invalid_request', 'seqs: ascending integers, comma-separated, at most 500');
+        }
+        const log: LogName = request.query.log ?? 'trail';
+        const p = await ctx.log.inclusions(request.tenantId, log, seqs, size);
+        return {
+          Log: log,
+          Size: size,
+          RootHash: b64(p.root),
+          Checkpoint: p.checkpoint,
+          Proofs: p.proofs.map((x) => ({ Seq: x.seq, LeafHash: b64(x.leafHash), Proof: x.proof.map(b64) })),
         };
       },
     );

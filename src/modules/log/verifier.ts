@@ -20,7 +20,7 @@
  */
 import { EVENT_TYPES, controlsOf, eventTypeInfo } from '../audit/event-types.js';
 import { canonicalLeaf, leafInputOfServerLine, leafOfServerLine } from './log-leaf.js';
-import { CompactRange, EMPTY_ROOT, leafHash, leafHashOfInput } from './merkle.js';
+import { CompactRange, EMPTY_ROOT, leafHash, leafHashOfInput, verifyInclusion } from './merkle.js';
 import { openNote, parseCheckpointText, type NoteVerifier } from './note.js';
 
 export type Failure =
@@ -63,6 +63,8 @@ export interface VerifySummary {
   /** The first Seq verified: 0, or where a stated range starts (a frontier was given). */
   first: number;
   events: number;
+  /** A filtered pull's records, each proven by its own inclusion proof (gaps by design). */
+  filtered?: boolean;
   origin: string;
   checkpointsMatched: number;
 }
@@ -82,8 +84,20 @@ export function openCheckpoint(note: string, key: NoteVerifier, where: string): 
   return { ...c, where };
 }
 
+/**
+ * Where a filtered pull's records are proven one by one (SPEC §8: "a filtered feed's records verify for
+ * inclusion and integrity only"): the inclusion proof of the record at `seq` and the tree size it is for.
+ */
+export interface ProofSource {
+  proofFor(seq: number): { size: number; proof: Buffer[] } | null;
+}
+
 export class LogVerifier {
   private readonly checkpoints: SignedCheckpoint[];
+  private readonly bySize: Map<number, SignedCheckpoint>;
+  private readonly inclusion: ProofSource | null;
+  private readonly sizesUsed = new Set<number>();
+  private count = 0;
   private next = 0;
   private range = CompactRange.empty();
   private lastMatched = 0;
@@ -97,7 +111,14 @@ export class LogVerifier {
    * frontier is not trusted as given: the roots computed from it and the records must match signed
    * checkpoints, as every root must.
    */
-  constructor(checkpoints: SignedCheckpoint[], key: NoteVerifier, frontiers: readonly Frontier[] = []) {
+  constructor(
+    checkpoints: SignedCheckpoint[],
+    key: NoteVerifier,
+    frontiers: readonly Frontier[] = [],
+    /** Given for a filtered pull: each record is checked by its own inclusion proof, gaps allowed. */
+    inclusion: ProofSource | null = null,
+  ) {
+    this.inclusion = inclusion;
     for (const f of frontiers) if (f.size > 0) this.frontiers.set(f.size, f.hashes);
     if (checkpoints.length === 0) {
       throw new VerifyFailure(
@@ -134,6 +155,7 @@ export class LogVerifier {
       }
       bySize.set(c.size, c);
     }
+    this.bySize = bySize;
     this.checkpoints = [...bySize.values()].sort((a, b) => a.size - b.size);
     while (this.checkpoints[0]?.size === 0) {
       const c = this.checkpoints.shift()!;
@@ -185,6 +207,12 @@ export class LogVerifier {
   }
 
   private inOrder(seq: number, where: () => string) {
+    if (this.inclusion) {
+      // Gaps are the filter's; a Seq again (or an earlier one) is not.
+      if (seq < this.next)
+        throw new VerifyFailure('duplicated', seq, `duplicated: Seq ${seq} again at ${where()}`);
+      return;
+    }
     if (this.next === 0 && this.range.size === 0 && seq > 0 && this.frontiers.has(seq)) this.startAt(seq);
     if (seq !== this.next) {
       if (seq < this.next) {
@@ -225,6 +253,7 @@ export class LogVerifier {
   }
 
   private append(hash: Buffer, seq: number) {
+    if (this.inclusion) return this.included(hash, seq);
     this.range.push(hash);
     const due = this.checkpoints[0];
     if (due && due.size === seq + 1) {
@@ -233,6 +262,37 @@ export class LogVerifier {
       this.lastMatched = due.size;
       this.matched += 1;
     }
+    this.next = seq + 1;
+  }
+
+  /** A filtered pull's record: its leaf, by its own proof, in a tree a signed checkpoint names. */
+  private included(hash: Buffer, seq: number) {
+    const given = this.inclusion!.proofFor(seq);
+    if (!given) {
+      throw new VerifyFailure(
+        'no checkpoint',
+        seq,
+        `no checkpoint: Seq ${seq} has no inclusion proof (FILE.proofs, which siem pull --event-type keeps)`,
+      );
+    }
+    const signed = this.bySize.get(given.size);
+    if (!signed) {
+      throw new VerifyFailure(
+        'no checkpoint',
+        seq,
+        `no checkpoint: the proof of Seq ${seq} is for size ${given.size}, which no signed checkpoint covers`,
+      );
+    }
+    if (!verifyInclusion(seq, given.size, hash, given.proof, signed.root)) {
+      throw new VerifyFailure(
+        'altered',
+        seq,
+        `altered: Seq ${seq} is not the entry the signed checkpoint of size ${given.size} (${signed.where}) includes`,
+      );
+    }
+    this.sizesUsed.add(given.size);
+    this.count += 1;
+    if (this.count === 1) this.first = seq;
     this.next = seq + 1;
   }
 
@@ -271,6 +331,15 @@ export class LogVerifier {
 
   /** After the last record: every record covered by a signature, none missing at the end. */
   finish(): VerifySummary {
+    if (this.inclusion) {
+      return {
+        first: this.first,
+        events: this.count,
+        origin: this.origin,
+        checkpointsMatched: this.sizesUsed.size,
+        filtered: true,
+      };
+    }
     const beyond = this.checkpoints[0];
     if (beyond) {
       const last = beyond.size - 1;
