@@ -663,6 +663,9 @@ async function main() {
     summary.pageLatency = { limit: LIMIT, ...latency1 };
     if (PAGES_ONLY) {
       line('--pages-only', 'stopping here: no drain, plain read, breakdown or commit-to-feed delay');
+      console.log(
+        JSON.stringify({ bench: 'feed', pagesOnly: true, database: KEEP ? name : null, ...summary }),
+      );
       agent.destroy();
       return;
     }

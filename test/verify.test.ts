@@ -65,7 +65,9 @@ function tampered(dir: string, edit: (lines: string[]) => void): string {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-verify-bad-'));
   for (const f of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, f), path.join(copy, f));
   // All events in one file makes the edit easy to aim: concatenate the rotations in Seq order.
-  const eventFiles = pullFiles(copy).filter((f) => !/\.(checkpoints|digests|state\.json|lock)$/.test(f));
+  const eventFiles = pullFiles(copy).filter(
+    (f) => !/\.(checkpoints|digests|proofs|state\.json|lock)$/.test(f),
+  );
   const lines = eventFiles
     .flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean))
     .sort((a, b) => JSON.parse(a).Seq - JSON.parse(b).Seq);
@@ -257,6 +259,11 @@ for (const kind of STORES) {
       let run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(middle)]);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('FAILED at Seq 200: missing: Seq 200 ');
+      // A planted FILE.proofs (or frontier) changes nothing unless the auditor asks for that check.
+      fs.writeFileSync(path.join(middle, 'events.ndjson.proofs'), '{"Size":1,"Proofs":[]}\n');
+      const planted = await itportal(['verify', '--key-file', keyFile, ...pullFiles(middle)]);
+      expect(planted.code).toBe(1);
+      expect(planted.stderr).toContain('FAILED at Seq 200: missing: Seq 200 ');
       const end = tampered(dir, (lines) => void lines.pop());
       run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(end)]);
       expect(run.code).toBe(1);
@@ -297,10 +304,16 @@ for (const kind of STORES) {
       const lines = fs.readFileSync(path.join(since, 'events.ndjson'), 'utf8').split('\n').filter(Boolean);
       const first = JSON.parse(lines[0]!).Seq as number;
       expect(first).toBeGreaterThan(0);
-      const run = await itportal(['verify', '--key-file', keyFile, ...files]);
+      const run = await itportal(['verify', '--from', String(first), '--key-file', keyFile, ...files]);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toContain(`verified: Seq ${first}..${first + lines.length - 1} of `);
-      // Without the frontier the records are a range nobody stated: Seq 0.. are missing.
+      // The range is the auditor's to state: unstated, Seq 0.. are missing (the files cannot say it,
+      // or dropping the first records and adding a frontier would pass), and the hint names the flag.
+      const unstated = await itportal(['verify', '--key-file', keyFile, ...files]);
+      expect(unstated.code).toBe(1);
+      expect(unstated.stderr).toContain(`FAILED at Seq 0: missing: Seq 0..${first - 1} `);
+      expect(unstated.stderr).toContain(`--from ${first}`);
+      // Without the frontier the stated range cannot be checked: a usage error naming what is missing.
       const checkpoints = path.join(since, 'events.ndjson.checkpoints');
       const kept = fs.readFileSync(checkpoints, 'utf8');
       expect(kept).toContain('"Frontier"');
@@ -311,9 +324,9 @@ for (const kind of STORES) {
           .filter((l) => !l.includes('"Frontier"'))
           .join('\n'),
       );
-      const bare = await itportal(['verify', '--key-file', keyFile, ...files]);
-      expect(bare.code).toBe(1);
-      expect(bare.stderr).toContain(`FAILED at Seq 0: missing: Seq 0..${first - 1} `);
+      const bare = await itportal(['verify', '--from', String(first), '--key-file', keyFile, ...files]);
+      expect(bare.code).toBe(2);
+      expect(bare.stderr).toContain(`--from ${first}: FILE.checkpoints holds no frontier at Seq ${first}`);
       // A forged frontier (one hash changed) cannot pass: the signed roots decide.
       const forged = kept
         .split('\n')
@@ -325,7 +338,15 @@ for (const kind of STORES) {
         })
         .join('\n');
       fs.writeFileSync(checkpoints, forged);
-      const bad = await itportal(['verify', '--json', '--key-file', keyFile, ...files]);
+      const bad = await itportal([
+        'verify',
+        '--json',
+        '--from',
+        String(first),
+        '--key-file',
+        keyFile,
+        ...files,
+      ]);
       expect(bad.code).toBe(1);
       expect(['altered', 'inconsistent checkpoints']).toContain(JSON.parse(bad.stdout).failure.reason);
     });
@@ -357,15 +378,20 @@ for (const kind of STORES) {
         new Set(['Login.Failure', 'PolicyChange']),
       );
       expect(fs.existsSync(`${out}.proofs`)).toBe(true);
-      const ok = await itportal(['verify', '--key-file', keyFile, ...pullFiles(filtered)]);
+      const ok = await itportal(['verify', '--filtered', '--key-file', keyFile, ...pullFiles(filtered)]);
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.stdout).toContain(
         `verified (filtered pull: inclusion and integrity only): ${lines.length} records of `,
       );
       const json = JSON.parse(
-        (await itportal(['verify', '--json', '--key-file', keyFile, ...pullFiles(filtered)])).stdout,
+        (await itportal(['verify', '--filtered', '--json', '--key-file', keyFile, ...pullFiles(filtered)]))
+          .stdout,
       );
       expect(json).toMatchObject({ ok: true, filtered: true, events: lines.length });
+      // Unstated, the same files are checked as the whole trail: its gaps are missing, the hint says --filtered.
+      const unstated = await itportal(['verify', '--key-file', keyFile, ...pullFiles(filtered)]);
+      expect(unstated.code).toBe(1);
+      expect(unstated.stderr).toMatch(/FAILED at Seq \d+: missing: .*--filtered/);
 
       const seq = JSON.parse(lines[40]!).Seq as number;
       const edited = (edit: (l: string[]) => void) => {
@@ -375,21 +401,60 @@ for (const kind of STORES) {
       };
       try {
         edited((l) => (l[40] = l[40]!.replace('"Name":"Doc ', '"Name":"Dob ')));
-        let run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(filtered)]);
+        let run = await itportal(['verify', '--filtered', '--key-file', keyFile, ...pullFiles(filtered)]);
         expect(run.code).toBe(1);
         expect(run.stderr).toContain(`FAILED at Seq ${seq}: altered: Seq ${seq} is not the entry`);
         edited((l) => l.splice(41, 0, l[40]!));
-        run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(filtered)]);
+        run = await itportal(['verify', '--filtered', '--key-file', keyFile, ...pullFiles(filtered)]);
         expect(run.code).toBe(1);
         expect(run.stderr).toContain(`FAILED at Seq ${seq}: duplicated`);
-        // Without the proofs a filtered pull is not the trail: its gaps are missing Seqs.
+        // --filtered needs the proofs.
         edited(() => undefined);
         fs.rmSync(`${out}.proofs`);
-        run = await itportal(['verify', '--key-file', keyFile, ...pullFiles(filtered)]);
-        expect(run.code).toBe(1);
-        expect(run.stderr).toMatch(/FAILED at Seq \d+: missing/);
+        run = await itportal(['verify', '--filtered', '--key-file', keyFile, ...pullFiles(filtered)]);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain('--filtered: no FILE.proofs');
       } finally {
         fs.rmSync(filtered, { recursive: true, force: true });
+      }
+    });
+
+    it('verifies a filtered pull of the poll log (Audit.SiemPoll: its own log, its own proofs)', async () => {
+      const polls = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-verify-polls-'));
+      try {
+        fs.writeFileSync(path.join(polls, 'siem.key'), `${siemKey}\n`, { mode: 0o600 });
+        const pulled = await itportal([
+          'siem',
+          'pull',
+          '--url',
+          server.url,
+          '--key-file',
+          path.join(polls, 'siem.key'),
+          '--out',
+          path.join(polls, 'events.ndjson'),
+          '--event-type',
+          'Audit.SiemPoll',
+          '--limit',
+          '10',
+          '--once',
+        ]);
+        expect(pulled.code, pulled.stderr).toBe(0);
+        fs.rmSync(path.join(polls, 'siem.key'));
+        const lines = fs.readFileSync(path.join(polls, 'events.ndjson'), 'utf8').split('\n').filter(Boolean);
+        expect(lines.length).toBeGreaterThan(10);
+        const run = await itportal(['verify', '--filtered', '--key-file', keyFile, ...pullFiles(polls)]);
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stdout).toMatch(/records of \S+\/itportal\/\d+\/polls,/);
+        // A frontier line of the wrong shape is malformed input, not a crash.
+        fs.appendFileSync(
+          path.join(polls, 'events.ndjson.checkpoints'),
+          `${JSON.stringify({ Frontier: { Size: 7, Hashes: [crypto.randomBytes(32).toString('base64')] } })}\n`,
+        );
+        const bad = await itportal(['verify', '--filtered', '--key-file', keyFile, ...pullFiles(polls)]);
+        expect(bad.code).toBe(1);
+        expect(bad.stderr).toContain('malformed');
+      } finally {
+        fs.rmSync(polls, { recursive: true, force: true });
       }
     });
 

@@ -103,15 +103,23 @@ export function buildProgram(run: (work: () => Promise<number>) => void): Comman
   program
     .command('verify')
     .description(
-      'prove offline that feed records are Seq 0..N-1 of the log (or Seq N..M of a pull started with --since), each exactly once and unaltered, under signed checkpoints (siem pull output in the json format, the default)',
+      'prove offline that feed records are Seq 0..N-1 of the log, each exactly once and unaltered, under signed checkpoints (siem pull output in the json format, the default); or, as you state it, Seq N.. of a pull started with --since (--from N), or a filtered pull for inclusion and integrity only (--filtered)',
     )
     .requiredOption(
       '--key-file <file>',
       'the verifier key (Admin Settings → Integrations → SIEM, or GET /api/siem/log/key)',
     )
+    .option(
+      '--from <seq>',
+      'a stated range: the records start at this Seq (a pull started with --since; siem pull kept the frontier there)',
+    )
+    .option(
+      '--filtered',
+      'a filtered pull (siem pull --event-type): each record by its own inclusion proof (FILE.proofs); the skipped Seqs are not claimed',
+    )
     .option('--json', 'print the outcome as one JSON line')
     .argument('<files...>', "siem pull's output (and rotations, any order) and FILE.checkpoints")
-    .action((files: string[], opts: { keyFile: string; json?: boolean }) =>
+    .action((files: string[], opts: { keyFile: string; json?: boolean; from?: string; filtered?: boolean }) =>
       run(async () => (await import('./verify.js')).verify(opts.keyFile, files, opts)),
     );
 

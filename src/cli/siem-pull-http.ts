@@ -197,10 +197,26 @@ export async function fetchFrontier(req: {
   url.search = '';
   url.searchParams.set('seq', String(req.seq));
   url.searchParams.set('size', String(req.seq + 1));
-  const res = await fetch(url, {
-    headers: { authorization: `ApiKey ${req.key}`, accept: 'application/json', 'user-agent': req.userAgent },
-    signal: AbortSignal.timeout(req.timeoutMs),
-  });
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      headers: {
+        authorization: `ApiKey ${req.key}`,
+        accept: 'application/json',
+        'user-agent': req.userAgent,
+      },
+      signal: AbortSignal.timeout(req.timeoutMs),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    throw new FeedTransientError(`request failed: ${cause ?? (err as Error).message}`, null);
+  }
+  if (res.status === 429 || res.status >= 500) {
+    throw new FeedTransientError(
+      `the log frontier: ${res.status}`,
+      parseRetryAfter(res.headers.get('retry-after')),
+    );
+  }
   const body = (await res.json().catch(() => null)) as { Proof?: unknown } | null;
   if (res.status !== 200 || !Array.isArray(body?.Proof) || !body.Proof.every((h) => typeof h === 'string')) {
     throw new Error(`the inclusion proof of Seq ${req.seq} was not given (HTTP ${res.status})`);
@@ -223,6 +239,7 @@ export async function fetchInclusions(req: {
   key: string;
   seqs: number[];
   size: number;
+  log: 'trail' | 'polls';
   userAgent: string;
   timeoutMs: number;
 }): Promise<InclusionProofs> {
@@ -231,6 +248,7 @@ export async function fetchInclusions(req: {
   url.search = '';
   url.searchParams.set('seqs', req.seqs.join(','));
   url.searchParams.set('size', String(req.size));
+  if (req.log !== 'trail') url.searchParams.set('log', req.log);
   let res: Response;
   try {
     res = await fetch(url, {

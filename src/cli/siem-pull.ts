@@ -373,52 +373,48 @@ export async function siemPull(args: string[]): Promise<number> {
             log.warn('poll failed, retrying', { attempt, retryInMs: delayMs, error: error.message }),
         },
       );
-      // Nothing written yet (a first page, or the first one after empty polls).
-      const startsOutput = output.offset === 0 && output.rotations === 0;
-      const committed = output.commitPage(page.Events, page.NextCursor);
-      // A json output that starts past Seq 0 (--since): keep the log's frontier there, so that
-      // itportal verify can check the stated range Seq N.. against the signed roots.
+      const retry = (what: string) => ({
+        maxRetries: options.maxRetries,
+        sleep,
+        onRetry: ({ attempt, delayMs, error }: { attempt: number; delayMs: number; error: Error }) =>
+          log.warn(`${what} failed, retrying`, { attempt, retryInMs: delayMs, error: error.message }),
+      });
+      // What itportal verify needs besides the records is fetched and kept BEFORE the page is
+      // committed: a kill or a failure in between leaves the page uncommitted, so the restart asks for
+      // it again and fetches them again (verify passes over a repeat), never a page without them.
+      // 1. A json output that starts past Seq 0 (--since): the log's frontier there, for
+      //    `verify --from N` (nothing written yet: a first page, or the first after empty polls).
       const first = (page.Events[0] as { Seq?: unknown } | undefined)?.Seq;
       if (
-        startsOutput &&
+        output.offset === 0 &&
+        output.rotations === 0 &&
         options.format === 'json' &&
         !options.eventType &&
         typeof first === 'number' &&
         first > 0
       ) {
-        try {
-          const frontier = await fetchFrontier({
-            url: options.url,
-            key,
-            seq: first,
-            userAgent: USER_AGENT,
-            timeoutMs: options.timeoutMs,
-          });
-          fs.appendFileSync(checkpointsPath, `${JSON.stringify({ Frontier: frontier })}\n`, { mode: 0o600 });
-        } catch (err) {
-          log.warn(
-            'the log frontier for itportal verify could not be fetched; verify will report Seq 0.. as missing',
-            {
+        const frontier = await withRetry(
+          () =>
+            fetchFrontier({
+              url: options.url,
+              key,
               seq: first,
-              error: (err as Error).message,
-            },
-          );
-        }
+              userAgent: USER_AGENT,
+              timeoutMs: options.timeoutMs,
+            }),
+          retry('the log frontier'),
+        );
+        fs.appendFileSync(checkpointsPath, `${JSON.stringify({ Frontier: frontier })}\n`, { mode: 0o600 });
       }
-      // After the page is committed: a checkpoint never covers events the output might not hold.
-      if (typeof page.Checkpoint === 'string' && page.Checkpoint !== lastCheckpoint) {
-        fs.appendFileSync(checkpointsPath, `${JSON.stringify({ Checkpoint: page.Checkpoint })}\n`, {
-          mode: 0o600,
-        });
-        lastCheckpoint = page.Checkpoint;
-      }
-      // A filtered json pull: the inclusion proofs of the page's records in the tree its checkpoint
-      // signs, for itportal verify (inclusion and integrity; a filter leaves gaps by design).
+      // 2. A filtered json pull: the inclusion proofs of the page's records in the tree its checkpoint
+      //    signs, for `verify --filtered` (inclusion and integrity; a filter leaves gaps by design).
       if (options.format === 'json' && options.eventType && page.Events.length > 0) {
         const size = checkpointSize(page.Checkpoint);
         const seqs = page.Events.map((e) => (e as { Seq?: unknown }).Seq).filter(
           (n): n is number => typeof n === 'number',
         );
+        // Audit.SiemPoll is read from the poll log, alone (SPEC §8): its proofs are that log's.
+        const logName = /(^|,)\s*Audit\.SiemPoll\s*(,|$)/.test(options.eventType) ? 'polls' : 'trail';
         if (size !== null) {
           for (let i = 0; i < seqs.length; i += 500) {
             const proofs = await withRetry(
@@ -428,23 +424,23 @@ export async function siemPull(args: string[]): Promise<number> {
                   key,
                   seqs: seqs.slice(i, i + 500),
                   size,
+                  log: logName,
                   userAgent: USER_AGENT,
                   timeoutMs: options.timeoutMs,
                 }),
-              {
-                maxRetries: options.maxRetries,
-                sleep,
-                onRetry: ({ attempt, delayMs, error }) =>
-                  log.warn('inclusion proofs failed, retrying', {
-                    attempt,
-                    retryInMs: delayMs,
-                    error: error.message,
-                  }),
-              },
+              retry('inclusion proofs'),
             );
             fs.appendFileSync(proofsPath, `${JSON.stringify(proofs)}\n`, { mode: 0o600 });
           }
         }
+      }
+      const committed = output.commitPage(page.Events, page.NextCursor);
+      // After the page is committed: a checkpoint never covers events the output might not hold.
+      if (typeof page.Checkpoint === 'string' && page.Checkpoint !== lastCheckpoint) {
+        fs.appendFileSync(checkpointsPath, `${JSON.stringify({ Checkpoint: page.Checkpoint })}\n`, {
+          mode: 0o600,
+        });
+        lastCheckpoint = page.Checkpoint;
       }
       if (options.format === 'json') {
         const digests = lineDigests(page.Events, committed.records);

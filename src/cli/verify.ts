@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { DIGEST_BYTES, lineDigest } from './line-digest.js';
 import { parseVerifierKey, type NoteVerifier } from '../modules/log/note.js';
 import {
@@ -34,6 +35,13 @@ const SEQ = /"Seq":(\d+)/;
 export interface VerifyOptions {
   keyFile: string;
   files: string[];
+  /**
+   * What the auditor states, never read from the files (a sidecar anyone can plant must not turn a
+   * full-trail check into a weaker one): `from`, the Seq the records start at (a --since pull; its
+   * frontier from FILE.checkpoints is then used); `filtered`, each record by its own inclusion proof.
+   */
+  from?: number;
+  filtered?: boolean;
   /** Progress on stderr: a bar on a terminal, otherwise nothing (the summary line is enough). */
   progress?: boolean;
 }
@@ -85,10 +93,13 @@ function readCheckpoints(
     const frontier = entry?.Frontier;
     if (frontier && Number.isSafeInteger(frontier.Size) && Array.isArray(frontier.Hashes)) {
       const hashes = frontier.Hashes.map((h) => (typeof h === 'string' ? Buffer.from(h, 'base64') : null));
-      if (hashes.every((h) => h?.length === 32)) {
+      // A frontier of size N holds one root per 1-bit of N (the perfect subtrees over Seq 0..N−1).
+      const ones = (frontier.Size as number).toString(2).replace(/0/g, '').length;
+      if (hashes.length === ones && hashes.every((h) => h?.length === 32)) {
         frontiers.push({ size: frontier.Size as number, hashes: hashes as Buffer[] });
         return;
       }
+      throw new VerifyFailure('malformed', null, `malformed: ${file}:${i + 1} holds no valid Frontier`);
     }
     if (typeof entry?.Checkpoint !== 'string') {
       throw new VerifyFailure('malformed', null, `malformed: ${file}:${i + 1} holds no Checkpoint`);
@@ -176,11 +187,26 @@ export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome
     .sort((a, b) => a.first - b.first);
   try {
     const read = [...checkpointFiles].map((f) => readCheckpoints(f, key));
+    if (options.filtered && proofFiles.size === 0) {
+      throw new VerifyUsageError(
+        '--filtered: no FILE.proofs beside the output (siem pull --event-type keeps one); give it with the files',
+      );
+    }
+    const frontiers = read.flatMap((r) => r.frontiers);
+    const from = options.from ?? 0;
+    if (from > 0 && !frontiers.some((f) => f.size === from)) {
+      throw new VerifyUsageError(
+        `--from ${from}: FILE.checkpoints holds no frontier at Seq ${from} (siem pull keeps the one where a --since pull starts${
+          frontiers.length > 0 ? `: ${frontiers.map((f) => f.size).join(', ')}` : ''
+        })`,
+      );
+    }
     const verifier = new LogVerifier(
       read.flatMap((r) => r.checkpoints),
       key,
-      read.flatMap((r) => r.frontiers),
-      proofFiles.size > 0 ? proofSource([...proofFiles]) : null,
+      frontiers.filter((f) => f.size === from),
+      options.filtered ? proofSource([...proofFiles]) : null,
+      { proofsBeside: proofFiles.size > 0, frontierSizes: frontiers.map((f) => f.size) },
     );
     const total = ordered.reduce((n, f) => n + f.size, 0);
     const bar = progressBar(total, options.progress ?? false);
@@ -237,7 +263,8 @@ export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome
         seq = found.seq;
         message =
           `altered: Seq ${found.seq} (${found.where}) is not the record siem pull received (its digest in ` +
-          `${found.digests} differs), and Seq ${err.range.first}..${err.range.last} do not hash to ${err.range.checkpoint}`;
+          `${found.digests} differs; the digests point, they are not signed), and Seq ${err.range.first}..` +
+          `${err.range.last} do not hash to ${err.range.checkpoint}`;
       }
     }
     return { ok: false, events, seconds: seconds(), failure: { reason: err.reason, seq, message } };
@@ -250,31 +277,74 @@ export async function verifyFiles(options: VerifyOptions): Promise<VerifyOutcome
  * next one at or after the Seqs already asked; a page kept twice (a pull restarted) is passed over.
  */
 function proofSource(files: string[]): ProofSource {
-  const entries: Array<{ seq: number; size: number; proof: string[] }> = [];
-  for (const file of files) {
-    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-      let page: { Size?: unknown; Proofs?: unknown };
-      try {
-        page = JSON.parse(line) as typeof page;
-      } catch {
-        continue; // an empty or cut last line
+  // Forward only, a line at a time (a large filtered pull's proofs never sit in memory at once): the
+  // records ask in Seq order, and siem pull wrote its pages in that order (a page kept twice, by a
+  // restart before its commit, repeats Seqs already passed, and is passed over).
+  const lines = syncLines(files);
+  let page: Array<{ Seq?: unknown; Proof?: unknown }> = [];
+  let size = 0;
+  let at = 0;
+  const next = (): { seq: number; size: number; proof: unknown } | null => {
+    for (;;) {
+      if (at < page.length) {
+        const p = page[at++]!;
+        if (typeof p.Seq === 'number') return { seq: p.Seq, size, proof: p.Proof };
+        continue;
       }
-      if (typeof page.Size !== 'number' || !Array.isArray(page.Proofs)) continue;
-      for (const p of page.Proofs as Array<{ Seq?: unknown; Proof?: unknown }>) {
-        if (typeof p.Seq === 'number' && Array.isArray(p.Proof)) {
-          entries.push({ seq: p.Seq, size: page.Size, proof: p.Proof as string[] });
-        }
+      const line = lines.next();
+      if (line === null) return null;
+      try {
+        const parsed = JSON.parse(line) as { Size?: unknown; Proofs?: unknown };
+        if (typeof parsed.Size !== 'number' || !Array.isArray(parsed.Proofs)) continue;
+        page = parsed.Proofs as typeof page;
+        size = parsed.Size;
+        at = 0;
+      } catch {
+        // an empty or cut line
       }
     }
-  }
-  entries.sort((a, b) => a.seq - b.seq);
-  let at = 0;
+  };
+  let current = next();
   return {
     proofFor(seq) {
-      while (at < entries.length && entries[at]!.seq < seq) at += 1;
-      const e = entries[at];
-      if (!e || e.seq !== seq) return null;
-      return { size: e.size, proof: e.proof.map((h) => Buffer.from(h, 'base64')) };
+      while (current && current.seq < seq) current = next();
+      if (!current || current.seq !== seq || !Array.isArray(current.proof)) return null;
+      const proof = (current.proof as unknown[]).map((h) => Buffer.from(String(h), 'base64'));
+      return { size: current.size, proof };
+    },
+  };
+}
+
+/** The lines of files, read synchronously in chunks (never a whole file as one string). */
+function syncLines(files: string[]): { next(): string | null } {
+  let fileIndex = 0;
+  let fd: number | null = null;
+  let rest = '';
+  const buf = Buffer.alloc(1 << 20);
+  const decoder = new StringDecoder('utf8');
+  const pending: string[] = [];
+  return {
+    next() {
+      for (;;) {
+        if (pending.length > 0) return pending.shift()!;
+        if (fd === null) {
+          if (fileIndex >= files.length) return null;
+          fd = fs.openSync(files[fileIndex++]!, 'r');
+        }
+        const n = fs.readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) {
+          fs.closeSync(fd);
+          fd = null;
+          const last = rest + decoder.end();
+          rest = '';
+          if (last !== '') pending.push(last);
+          continue;
+        }
+        const text = rest + decoder.write(buf.subarray(0, n));
+        const parts = text.split('\n');
+        rest = parts.pop()!;
+        pending.push(...parts);
+      }
     },
   };
 }
@@ -291,7 +361,10 @@ async function locateAltered(
 ): Promise<{ seq: number; where: string; digests: string } | null> {
   const kept = new Map<number, { digest: Buffer; file: string }>();
   for (const file of digestFiles) {
-    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    for await (const line of readline.createInterface({
+      input: fs.createReadStream(file),
+      crlfDelay: Infinity,
+    })) {
       let entry: { From?: unknown; Digests?: unknown };
       try {
         entry = JSON.parse(line) as typeof entry;
@@ -326,10 +399,28 @@ async function locateAltered(
   return found;
 }
 
-export async function verify(keyFile: string, files: string[], opts: { json?: boolean }): Promise<number> {
+export async function verify(
+  keyFile: string,
+  files: string[],
+  opts: { json?: boolean; from?: string; filtered?: boolean },
+): Promise<number> {
   let outcome: VerifyOutcome;
   try {
-    outcome = await verifyFiles({ keyFile, files, progress: !opts.json && process.stderr.isTTY });
+    if (opts.from !== undefined && !/^[0-9]{1,15}$/.test(opts.from)) {
+      throw new VerifyUsageError(`--from must be a Seq (0, 1, 2, …), not "${opts.from}"`);
+    }
+    if (opts.from !== undefined && opts.filtered) {
+      throw new VerifyUsageError(
+        '--from and --filtered: a filtered pull is checked record by record, give one',
+      );
+    }
+    outcome = await verifyFiles({
+      keyFile,
+      files,
+      progress: !opts.json && process.stderr.isTTY,
+      ...(opts.from !== undefined ? { from: Number(opts.from) } : {}),
+      ...(opts.filtered ? { filtered: true } : {}),
+    });
   } catch (err) {
     if (err instanceof VerifyUsageError) {
       console.error(`itportal verify: ${err.message}`);

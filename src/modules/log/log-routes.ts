@@ -147,7 +147,7 @@ export function logRoutes(ctx: AppContext, guards?: Guards): FastifyPluginAsyncT
           tags: ['siem-log'],
           summary: 'RFC 9162 inclusion proofs of several entries in the tree of size (a filtered page)',
           description:
-            "The audit paths of up to 500 entries (`seqs`, comma-separated, ascending) in the tree of `size` entries, with the root and a checkpoint of that size: what `itportal siem pull --event-type` keeps so that `itportal verify` can check a filtered pull's records for inclusion and integrity. SIEM key auth, this tenant's log only; one request, however many entries.",
+            "The audit paths of up to 500 entries (`seqs`, comma-separated, ascending) in the tree of `size` entries, with the root and a checkpoint of that size: what `itportal siem pull --event-type` keeps so that `itportal verify` can check a filtered pull's records for inclusion and integrity. SIEM key auth, this tenant's log only; one request for up to 500 entries.",
           security: [{ ApiKey: [] }],
           querystring: Type.Object(
             {

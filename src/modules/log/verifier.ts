@@ -97,6 +97,7 @@ export class LogVerifier {
   private readonly bySize: Map<number, SignedCheckpoint>;
   private readonly inclusion: ProofSource | null;
   private readonly sizesUsed = new Set<number>();
+  private readonly beside: { proofsBeside: boolean; frontierSizes: number[] };
   private count = 0;
   private next = 0;
   private range = CompactRange.empty();
@@ -117,8 +118,11 @@ export class LogVerifier {
     frontiers: readonly Frontier[] = [],
     /** Given for a filtered pull: each record is checked by its own inclusion proof, gaps allowed. */
     inclusion: ProofSource | null = null,
+    /** For the hints of a failure: what else the files hold that the auditor did not state. */
+    beside: { proofsBeside: boolean; frontierSizes: number[] } = { proofsBeside: false, frontierSizes: [] },
   ) {
     this.inclusion = inclusion;
+    this.beside = beside;
     for (const f of frontiers) if (f.size > 0) this.frontiers.set(f.size, f.hashes);
     if (checkpoints.length === 0) {
       throw new VerifyFailure(
@@ -219,10 +223,13 @@ export class LogVerifier {
         throw new VerifyFailure('duplicated', seq, `duplicated: Seq ${seq} again at ${where()}`);
       }
       const last = seq - 1;
-      const hint =
-        this.next === 0
-          ? '; a pull that started later (--since) is checked from there with the frontier siem pull keeps in FILE.checkpoints'
-          : '';
+      const hint = this.beside.proofsBeside
+        ? '; the files are a filtered pull (FILE.proofs beside them): verify them with --filtered, for inclusion and integrity only'
+        : this.next === 0 && this.beside.frontierSizes.includes(seq)
+          ? `; a pull started with --since at Seq ${seq}: state it with --from ${seq}`
+          : this.next === 0
+            ? '; a pull that started later (--since) is verified from there with --from <its first Seq>'
+            : '';
       throw new VerifyFailure(
         'missing',
         this.next,
@@ -241,7 +248,8 @@ export class LogVerifier {
     // exactly that size must be the frontier's own root.
     while (this.checkpoints[0] && this.checkpoints[0].size <= seq) {
       const c = this.checkpoints.shift()!;
-      if (c.size === seq && !this.range.root().equals(c.root)) {
+      if (c.size !== seq) continue; // below the range: nothing here to check it with, not counted
+      if (!this.range.root().equals(c.root)) {
         throw new VerifyFailure(
           'inconsistent checkpoints',
           seq,
@@ -332,6 +340,9 @@ export class LogVerifier {
   /** After the last record: every record covered by a signature, none missing at the end. */
   finish(): VerifySummary {
     if (this.inclusion) {
+      if (this.count === 0) {
+        throw new VerifyFailure('missing', null, 'missing: the files hold no record to verify');
+      }
       return {
         first: this.first,
         events: this.count,

@@ -115,9 +115,16 @@ export function createUserService(deps: {
       {
         eventType: 'Login.Logout',
         outcome: 'success',
-        actor: { userId: user.id, username: user.username, ip: actor.ip, userAgent: actor.userAgent },
+        // The user whose sessions ended; the address is not theirs but the one who ended them.
+        actor: { userId: user.id, username: user.username, ip: null, userAgent: null },
         target: { type: 'Session' },
-        details: { logType: 'LOGOUT', reason: 'revoked', sessions, revokedBy: actor.username },
+        details: {
+          logType: 'LOGOUT',
+          reason: 'revoked',
+          sessions,
+          revokedBy: actor.username,
+          revokedFrom: actor.ip,
+        },
       },
       now,
     );
