@@ -175,61 +175,64 @@ for (const kind of STORES) {
       );
       expect(bad.stderr).toContain('999.0.0.0/8');
     });
-
-    it('answers --help for every command and subcommand (exit 0, nothing done), --version, and names an unknown option', async () => {
-      const fresh = { DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'itp-help-')) };
-      try {
-        const commands = [
-          [],
-          ['serve'],
-          ['migrate'],
-          ['tenant'],
-          ['tenant', 'create'],
-          ['user'],
-          ['user', 'create'],
-          ['siem-key'],
-          ['siem-key', 'issue'],
-          ['siem-key', 'list'],
-          ['siem-key', 'revoke'],
-          ['demo'],
-          ['siem'],
-          ['siem', 'pull'],
-        ];
-        for (const command of commands) {
-          const res = await itportal(fresh, ...command, '--help');
-          expect(res.code, command.join(' ')).toBe(0);
-          expect(res.stdout, command.join(' ')).toMatch(/^Usage: itportal/);
-        }
-        // No side effect: neither `serve --help` nor `migrate --help` created the database.
-        expect(fs.readdirSync(fresh.DATA_DIR)).toEqual([]);
-        const version = await itportal(fresh, '--version');
-        expect(version.code).toBe(0);
-        expect(version.stdout.trim()).toBe(JSON.parse(fs.readFileSync('package.json', 'utf8')).version);
-        const unknown = await itportal(fresh, 'demo', '--evnets', '5');
-        expect(unknown.code).toBe(2);
-        expect(unknown.stderr).toContain("unknown option '--evnets'");
-        // A typo is named before any required option is missed; a missing one is still named.
-        for (const command of [
-          ['siem', 'pull'],
-          ['verify'],
-          ['tenant', 'create'],
-          ['user', 'create'],
-          ['siem-key', 'issue'],
-        ]) {
-          const typo = await itportal(fresh, ...command, '--bogus');
-          expect(typo.code, command.join(' ')).toBe(2);
-          expect(typo.stderr, command.join(' ')).toContain("unknown option '--bogus'");
-        }
-        const missing = await itportal(fresh, 'tenant', 'create', '--name', 'x');
-        expect(missing.code).toBe(2);
-        expect(missing.stderr).toContain("required option '--host <host...>' not specified");
-        expect(fs.readdirSync(fresh.DATA_DIR)).toEqual([]);
-      } finally {
-        fs.rmSync(fresh.DATA_DIR, { recursive: true, force: true });
-      }
-    });
   });
 }
+
+// Store-agnostic (a fresh data directory, nothing opened): run once, not per store.
+describe('itportal --help and options', () => {
+  it('answers --help for every command and subcommand (exit 0, nothing done), --version, and names an unknown option', async () => {
+    const fresh = { DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'itp-help-')) };
+    try {
+      const commands = [
+        [],
+        ['serve'],
+        ['migrate'],
+        ['tenant'],
+        ['tenant', 'create'],
+        ['user'],
+        ['user', 'create'],
+        ['siem-key'],
+        ['siem-key', 'issue'],
+        ['siem-key', 'list'],
+        ['siem-key', 'revoke'],
+        ['demo'],
+        ['siem'],
+        ['siem', 'pull'],
+      ];
+      for (const command of commands) {
+        const res = await itportal(fresh, ...command, '--help');
+        expect(res.code, command.join(' ')).toBe(0);
+        expect(res.stdout, command.join(' ')).toMatch(/^Usage: itportal/);
+      }
+      // No side effect: neither `serve --help` nor `migrate --help` created the database.
+      expect(fs.readdirSync(fresh.DATA_DIR)).toEqual([]);
+      const version = await itportal(fresh, '--version');
+      expect(version.code).toBe(0);
+      expect(version.stdout.trim()).toBe(JSON.parse(fs.readFileSync('package.json', 'utf8')).version);
+      const unknown = await itportal(fresh, 'demo', '--evnets', '5');
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain("unknown option '--evnets'");
+      // A typo is named before any required option is missed; a missing one is still named.
+      for (const command of [
+        ['siem', 'pull'],
+        ['verify'],
+        ['tenant', 'create'],
+        ['user', 'create'],
+        ['siem-key', 'issue'],
+      ]) {
+        const typo = await itportal(fresh, ...command, '--bogus');
+        expect(typo.code, command.join(' ')).toBe(2);
+        expect(typo.stderr, command.join(' ')).toContain("unknown option '--bogus'");
+      }
+      const missing = await itportal(fresh, 'tenant', 'create', '--name', 'x');
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain("required option '--host <host...>' not specified");
+      expect(fs.readdirSync(fresh.DATA_DIR)).toEqual([]);
+    } finally {
+      fs.rmSync(fresh.DATA_DIR, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('itportal serve', () => {
   it('shows the generated first-admin password even when the start fails (port taken), and it signs in', async () => {
