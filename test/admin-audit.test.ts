@@ -7,7 +7,15 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEvent } from '../src/modules/audit/audit-store.js';
 import type { EventType, Outcome, Severity } from '../src/modules/audit/event-types.js';
-import { ENVELOPE_KEYS, buildKey, buildUser, drain, http, login } from './factories.js';
+import {
+  ENVELOPE_KEYS,
+  buildKey,
+  buildUser,
+  drain,
+  http,
+  login,
+  withinOneMinuteWindow,
+} from './factories.js';
 import { startServer, type TestServer } from './harness.js';
 import { STORES, createTestDatabase, type TestDatabase } from './stores.js';
 
@@ -443,6 +451,7 @@ for (const kind of STORES) {
     describe('who may read it', () => {
       it('refuses a member with a JSON 403, recorded as an Access.Denied naming the member', async () => {
         const member = await buildUser(server, 'member');
+        await withinOneMinuteWindow();
         const res = await viewer(server, member.cookie, { limit: 5 });
         expect(res.status).toBe(403);
         expect(res.body).toEqual({ Error: 'forbidden', Message: expect.any(String) });

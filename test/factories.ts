@@ -193,3 +193,13 @@ export function rawRequest(
     req.end();
   });
 }
+
+/**
+ * Waits, when less than `marginMs` is left of the current wall-clock minute, for the next one. Rate
+ * limits and refusal summaries count in fixed wall-clock minutes: a burst that straddles a minute's end
+ * splits across two windows (more records, a limit never met), which made such tests flaky in CI.
+ */
+export async function withinOneMinuteWindow(marginMs = 20_000): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < marginMs) await new Promise((resolve) => setTimeout(resolve, left + 100));
+}
