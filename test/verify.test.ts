@@ -77,6 +77,29 @@ function tampered(dir: string, edit: (lines: string[]) => void): string {
   return copy;
 }
 
+/**
+ * `itportal siem pull --once` of the server's feed into `dir` (events.ndjson and its sidecars), with
+ * the key in a file that is removed afterwards; the run must succeed.
+ */
+async function pullInto(server: TestServer, dir: string, key: string, args: string[]): Promise<void> {
+  const keyFile = path.join(dir, 'siem.key');
+  fs.writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  const run = await itportal([
+    'siem',
+    'pull',
+    '--url',
+    server.url,
+    '--key-file',
+    keyFile,
+    '--out',
+    path.join(dir, 'events.ndjson'),
+    ...args,
+    '--once',
+  ]);
+  fs.rmSync(keyFile);
+  expect(run.code, run.stderr).toBe(0);
+}
+
 const lineOf = (lines: string[], seq: number) => lines.findIndex((l) => JSON.parse(l).Seq === seq);
 
 for (const kind of STORES) {
@@ -116,25 +139,8 @@ for (const kind of STORES) {
         );
       }
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-verify-'));
-      fs.writeFileSync(path.join(dir, 'siem.key'), `${key}\n`, { mode: 0o600 });
       // Small pages and small files: many checkpoints, several rotations.
-      const run = await itportal([
-        'siem',
-        'pull',
-        '--url',
-        server.url,
-        '--key-file',
-        path.join(dir, 'siem.key'),
-        '--out',
-        path.join(dir, 'events.ndjson'),
-        '--limit',
-        '25',
-        '--max-bytes',
-        '60000',
-        '--once',
-      ]);
-      expect(run.code, run.stderr).toBe(0);
-      fs.rmSync(path.join(dir, 'siem.key'));
+      await pullInto(server, dir, key, ['--limit', '25', '--max-bytes', '60000']);
       const drained = (await drain(server, key)).events;
       total = drained.length;
       // A later start for the stated-range test: an instant inside the trail.
@@ -282,24 +288,7 @@ for (const kind of STORES) {
 
     it('verifies a stated range: a pull started with --since checks from its first Seq, with the frontier siem pull kept', async () => {
       const since = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-verify-since-'));
-      fs.writeFileSync(path.join(since, 'siem.key'), `${siemKey}\n`, { mode: 0o600 });
-      const pulled = await itportal([
-        'siem',
-        'pull',
-        '--url',
-        server.url,
-        '--key-file',
-        path.join(since, 'siem.key'),
-        '--out',
-        path.join(since, 'events.ndjson'),
-        '--since',
-        sinceAt,
-        '--limit',
-        '40',
-        '--once',
-      ]);
-      expect(pulled.code, pulled.stderr).toBe(0);
-      fs.rmSync(path.join(since, 'siem.key'));
+      await pullInto(server, since, siemKey, ['--since', sinceAt, '--limit', '40']);
       const files = pullFiles(since);
       const lines = fs.readFileSync(path.join(since, 'events.ndjson'), 'utf8').split('\n').filter(Boolean);
       const first = JSON.parse(lines[0]!).Seq as number;
@@ -353,24 +342,12 @@ for (const kind of STORES) {
 
     it('verifies a filtered pull for inclusion and integrity (each record by its own proof), naming an altered or repeated Seq', async () => {
       const filtered = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-verify-filtered-'));
-      fs.writeFileSync(path.join(filtered, 'siem.key'), `${siemKey}\n`, { mode: 0o600 });
-      const pulled = await itportal([
-        'siem',
-        'pull',
-        '--url',
-        server.url,
-        '--key-file',
-        path.join(filtered, 'siem.key'),
-        '--out',
-        path.join(filtered, 'events.ndjson'),
+      await pullInto(server, filtered, siemKey, [
         '--event-type',
         'Login.Failure,PolicyChange',
         '--limit',
         '25',
-        '--once',
       ]);
-      expect(pulled.code, pulled.stderr).toBe(0);
-      fs.rmSync(path.join(filtered, 'siem.key'));
       const out = path.join(filtered, 'events.ndjson');
       const lines = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
       expect(lines.length).toBeGreaterThanOrEqual(150);
@@ -422,24 +399,7 @@ for (const kind of STORES) {
     it('verifies a filtered pull of the poll log (Audit.SiemPoll: its own log, its own proofs)', async () => {
       const polls = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-verify-polls-'));
       try {
-        fs.writeFileSync(path.join(polls, 'siem.key'), `${siemKey}\n`, { mode: 0o600 });
-        const pulled = await itportal([
-          'siem',
-          'pull',
-          '--url',
-          server.url,
-          '--key-file',
-          path.join(polls, 'siem.key'),
-          '--out',
-          path.join(polls, 'events.ndjson'),
-          '--event-type',
-          'Audit.SiemPoll',
-          '--limit',
-          '10',
-          '--once',
-        ]);
-        expect(pulled.code, pulled.stderr).toBe(0);
-        fs.rmSync(path.join(polls, 'siem.key'));
+        await pullInto(server, polls, siemKey, ['--event-type', 'Audit.SiemPoll', '--limit', '10']);
         const lines = fs.readFileSync(path.join(polls, 'events.ndjson'), 'utf8').split('\n').filter(Boolean);
         expect(lines.length).toBeGreaterThan(10);
         const run = await itportal(['verify', '--filtered', '--key-file', keyFile, ...pullFiles(polls)]);

@@ -179,24 +179,18 @@ export async function withRetry<T>(work: () => Promise<T>, options: RetryOptions
 }
 
 /**
- * The left frontier of the log at Seq `seq` (the roots of the perfect subtrees covering Seq 0..seq−1,
- * largest first), for `itportal verify` of a pull that starts there (`--since`): the audit path of the
- * entry at `seq` in the tree of `seq + 1` entries is exactly those roots (RFC 9162 §2.1.3.1, the last
- * leaf's path), smallest first. Not trusted as given: verify accepts it only when the roots it
- * computes from it and the records match signed checkpoints.
+ * GET one of the log's routes (`/api/siem/log/...`) beside the feed URL with the SIEM key: its status
+ * and JSON body; a network failure, a 429 or a 5xx is a FeedTransientError (retried like a poll).
  */
-export async function fetchFrontier(req: {
-  url: string;
-  key: string;
-  seq: number;
-  userAgent: string;
-  timeoutMs: number;
-}): Promise<{ Size: number; Hashes: string[] }> {
+async function getLogRoute(
+  req: { url: string; key: string; userAgent: string; timeoutMs: number },
+  route: string,
+  params: Record<string, string>,
+  what: string,
+): Promise<{ status: number; body: Record<string, unknown> | null }> {
   const url = new URL(req.url);
-  url.pathname = url.pathname.replace(/\/api\/siem\/events$/, '/api/siem/log/proof/inclusion');
-  url.search = '';
-  url.searchParams.set('seq', String(req.seq));
-  url.searchParams.set('size', String(req.seq + 1));
+  url.pathname = url.pathname.replace(/\/api\/siem\/events$/, route);
+  url.search = new URLSearchParams(params).toString();
   let res: Response;
   try {
     res = await fetch(url, {
@@ -212,16 +206,37 @@ export async function fetchFrontier(req: {
     throw new FeedTransientError(`request failed: ${cause ?? (err as Error).message}`, null);
   }
   if (res.status === 429 || res.status >= 500) {
-    throw new FeedTransientError(
-      `the log frontier: ${res.status}`,
-      parseRetryAfter(res.headers.get('retry-after')),
-    );
+    throw new FeedTransientError(`${what}: ${res.status}`, parseRetryAfter(res.headers.get('retry-after')));
   }
-  const body = (await res.json().catch(() => null)) as { Proof?: unknown } | null;
-  if (res.status !== 200 || !Array.isArray(body?.Proof) || !body.Proof.every((h) => typeof h === 'string')) {
-    throw new Error(`the inclusion proof of Seq ${req.seq} was not given (HTTP ${res.status})`);
+  const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
+  return { status: res.status, body };
+}
+
+/**
+ * The left frontier of the log at Seq `seq` (the roots of the perfect subtrees covering Seq 0..seq−1,
+ * largest first), for `itportal verify` of a pull that starts there (`--since`): the audit path of the
+ * entry at `seq` in the tree of `seq + 1` entries is exactly those roots (RFC 9162 §2.1.3.1, the last
+ * leaf's path), smallest first. Not trusted as given: verify accepts it only when the roots it
+ * computes from it and the records match signed checkpoints.
+ */
+export async function fetchFrontier(req: {
+  url: string;
+  key: string;
+  seq: number;
+  userAgent: string;
+  timeoutMs: number;
+}): Promise<{ Size: number; Hashes: string[] }> {
+  const { status, body } = await getLogRoute(
+    req,
+    '/api/siem/log/proof/inclusion',
+    { seq: String(req.seq), size: String(req.seq + 1) },
+    'the log frontier',
+  );
+  const proof = body?.Proof;
+  if (status !== 200 || !Array.isArray(proof) || !proof.every((h) => typeof h === 'string')) {
+    throw new Error(`the inclusion proof of Seq ${req.seq} was not given (HTTP ${status})`);
   }
-  return { Size: req.seq, Hashes: [...(body.Proof as string[])].reverse() };
+  return { Size: req.seq, Hashes: [...(proof as string[])].reverse() };
 }
 
 export interface InclusionProofs {
@@ -243,38 +258,21 @@ export async function fetchInclusions(req: {
   userAgent: string;
   timeoutMs: number;
 }): Promise<InclusionProofs> {
-  const url = new URL(req.url);
-  url.pathname = url.pathname.replace(/\/api\/siem\/events$/, '/api/siem/log/proof/inclusions');
-  url.search = '';
-  url.searchParams.set('seqs', req.seqs.join(','));
-  url.searchParams.set('size', String(req.size));
-  if (req.log !== 'trail') url.searchParams.set('log', req.log);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      headers: {
-        authorization: `ApiKey ${req.key}`,
-        accept: 'application/json',
-        'user-agent': req.userAgent,
-      },
-      signal: AbortSignal.timeout(req.timeoutMs),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    throw new FeedTransientError(`request failed: ${cause ?? (err as Error).message}`, null);
-  }
-  const body = (await res.json().catch(() => null)) as { Proofs?: unknown; Message?: unknown } | null;
-  if (res.status === 429 || res.status >= 500) {
-    throw new FeedTransientError(
-      `inclusion proofs: ${res.status}`,
-      parseRetryAfter(res.headers.get('retry-after')),
-    );
-  }
-  if (res.status !== 200 || !Array.isArray(body?.Proofs)) {
+  const { status, body } = await getLogRoute(
+    req,
+    '/api/siem/log/proof/inclusions',
+    {
+      seqs: req.seqs.join(','),
+      size: String(req.size),
+      ...(req.log !== 'trail' ? { log: req.log } : {}),
+    },
+    'inclusion proofs',
+  );
+  if (status !== 200 || !Array.isArray(body?.Proofs)) {
     throw new FeedRefusedError(
-      res.status,
+      status,
       null,
-      `inclusion proofs: ${res.status} ${typeof body?.Message === 'string' ? body.Message : ''}`.trim(),
+      `inclusion proofs: ${status} ${typeof body?.Message === 'string' ? body.Message : ''}`.trim(),
     );
   }
   return {

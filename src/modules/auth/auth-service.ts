@@ -184,26 +184,25 @@ export function createAuthService(deps: {
   ): Promise<SessionUser | undefined> {
     const idHash = hashSessionId(sessionId);
     const now = clock.now();
-    const live = await store.findSession(tenantId, idHash, now);
-    if (live) return live;
-    const expired = await store.findExpiredSession(tenantId, idHash, now);
-    if (expired) {
-      await db.transaction().execute(async (trx) => {
-        if (!(await store.deleteSession(trx, tenantId, idHash))) return;
-        await appendEvent(
-          trx,
-          tenantId,
-          {
-            eventType: 'Login.Logout',
-            outcome: 'success',
-            actor: { userId: expired.userId, username: expired.username, ...client },
-            target: { type: 'Session' },
-            details: { logType: 'LOGOUT', reason: 'expired' },
-          },
-          now,
-        );
-      });
-    }
+    const found = await store.findSession(tenantId, idHash, now);
+    if (!found) return undefined;
+    const { expired, ...user } = found;
+    if (!expired) return user;
+    await db.transaction().execute(async (trx) => {
+      if (!(await store.deleteSession(trx, tenantId, idHash))) return;
+      await appendEvent(
+        trx,
+        tenantId,
+        {
+          eventType: 'Login.Logout',
+          outcome: 'success',
+          actor: { userId: user.userId, username: user.username, ...client },
+          target: { type: 'Session' },
+          details: { logType: 'LOGOUT', reason: 'expired' },
+        },
+        now,
+      );
+    });
     return undefined;
   }
 

@@ -28,36 +28,38 @@ export function createAuthStore(db: Kysely<DB>) {
         })
         .execute();
     },
-    async findSession(tenantId: number, idHash: string, now: number): Promise<SessionUser | undefined> {
-      const row = await db
-        .selectFrom('sessions')
-        .innerJoin('users', (j) =>
-          j.onRef('users.id', '=', 'sessions.user_id').onRef('users.tenant_id', '=', 'sessions.tenant_id'),
-        )
-        .select(['users.id as userId', 'users.username', 'users.role', 'sessions.tenant_id as tenantId'])
-        .where('sessions.tenant_id', '=', tenantId)
-        .where('sessions.id_hash', '=', idHash)
-        .where('sessions.expires_at', '>', now)
-        .executeTakeFirst();
-      return row ? { ...row, userId: Number(row.userId), tenantId: Number(row.tenantId) } : undefined;
-    },
-    /** A session past its expiry, not yet removed (its Login.Logout is still due). */
-    async findExpiredSession(
+    /**
+     * The session and its user, live or past its expiry (`expired`: not yet removed, its Login.Logout
+     * still due): one read, whichever it turns out to be.
+     */
+    async findSession(
       tenantId: number,
       idHash: string,
       now: number,
-    ): Promise<SessionUser | undefined> {
+    ): Promise<(SessionUser & { expired: boolean }) | undefined> {
       const row = await db
         .selectFrom('sessions')
         .innerJoin('users', (j) =>
           j.onRef('users.id', '=', 'sessions.user_id').onRef('users.tenant_id', '=', 'sessions.tenant_id'),
         )
-        .select(['users.id as userId', 'users.username', 'users.role', 'sessions.tenant_id as tenantId'])
+        .select([
+          'users.id as userId',
+          'users.username',
+          'users.role',
+          'sessions.tenant_id as tenantId',
+          'sessions.expires_at as expiresAt',
+        ])
         .where('sessions.tenant_id', '=', tenantId)
         .where('sessions.id_hash', '=', idHash)
-        .where('sessions.expires_at', '<=', now)
         .executeTakeFirst();
-      return row ? { ...row, userId: Number(row.userId), tenantId: Number(row.tenantId) } : undefined;
+      if (!row) return undefined;
+      const { expiresAt, ...user } = row;
+      return {
+        ...user,
+        userId: Number(user.userId),
+        tenantId: Number(user.tenantId),
+        expired: Number(expiresAt) <= now,
+      };
     },
     async deleteSession(trx: Db, tenantId: number, idHash: string): Promise<boolean> {
       const r = await trx
